@@ -1,0 +1,513 @@
+"""The reactor: one selector, a ready queue, a timer heap and a wake-up pipe.
+
+Theory of operation.  :meth:`Reactor.run_once` is one turn of the loop:
+
+1. compute how long it may sleep: zero if callbacks are ready, else until the
+   next live timer (or the caller's ``timeout``, or forever);
+2. ``select()``; stamp the turn's time once (transports read it as their
+   activity stamp instead of calling the clock per read);
+3. dispatch each ready descriptor to the object registered for it.  Exceptions
+   are contained per object: a connection that fails is aborted, a plain
+   reader that fails goes to the exception handler;
+4. move due timers behind the ``call_soon`` callbacks and run exactly the
+   callbacks present now (those they schedule wait for the next turn);
+5. reap the connections aborted or closed during the turn, so a connection is
+   never torn down while one of its own callbacks is still on the stack.
+
+Other threads reach the loop only through :meth:`Reactor.call_soon_threadsafe`,
+which appends to the ready deque and writes one byte to a socketpair unless a
+byte is already on its way.  The same socketpair is the ``signal.set_wakeup_fd``
+target, so a signal's number arrives as a byte and its handler runs as a
+normal callback, never inside the interrupted code.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import selectors
+import signal
+import socket
+import threading
+import time
+import types
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Protocol, TypeAlias, Union
+
+from reactor.timers import Handle, TimerHandle, TimerQueue
+
+if TYPE_CHECKING:
+    from reactor.connector import Connector
+    from reactor.listener import Listener, ListenerOptions
+    from reactor.protocol import Factory
+    from reactor.transport import Connection
+
+__all__ = ["ExceptionHandler", "FileLike", "Reactor", "Watcher"]
+
+log = logging.getLogger(__name__)
+
+EVENT_READ = selectors.EVENT_READ
+EVENT_WRITE = selectors.EVENT_WRITE
+
+
+class _HasFileno(Protocol):
+    def fileno(self) -> int: ...
+
+
+FileLike: TypeAlias = Union[int, _HasFileno]
+"""A descriptor: an ``int`` or any object with ``fileno()``."""
+
+ExceptionHandler: TypeAlias = Callable[["Reactor", dict[str, object]], object]
+"""``handler(reactor, context)``; ``context`` has ``message`` and maybe ``exception``."""
+
+
+class Watcher(Protocol):
+    """What the selector's ``data`` holds: an object the loop dispatches to."""
+
+    def _read_ready(self) -> None: ...
+
+    def _write_ready(self) -> None: ...
+
+    def _fail(self, exc: BaseException) -> None: ...
+
+
+def _fileno(fileobj: FileLike) -> int:
+    fd = fileobj if isinstance(fileobj, int) else fileobj.fileno()
+    if fd < 0:
+        raise ValueError(f"invalid file descriptor {fd}")
+    return fd
+
+
+class _FdWatcher:
+    """The callbacks added with ``add_reader``/``add_writer`` for one descriptor."""
+
+    __slots__ = ("fd", "reactor", "reader", "writer")
+
+    def __init__(self, reactor: Reactor, fd: int) -> None:
+        self.reactor = reactor
+        self.fd = fd
+        self.reader: Handle | None = None
+        self.writer: Handle | None = None
+
+    def _read_ready(self) -> None:
+        if self.reader is not None:
+            self.reader.run()
+
+    def _write_ready(self) -> None:
+        if self.writer is not None:
+            self.writer.run()
+
+    def _fail(self, exc: BaseException) -> None:
+        self.reactor.call_exception_handler(
+            {"message": f"callback for fd {self.fd} failed", "exception": exc}
+        )
+
+    def events(self) -> int:
+        return (EVENT_READ if self.reader else 0) | (EVENT_WRITE if self.writer else 0)
+
+
+class _Waker:
+    """The self-pipe: thread-safe wake-ups and signal numbers arrive here."""
+
+    __slots__ = ("_lock", "pending", "reactor", "rsock", "wsock")
+
+    def __init__(self, reactor: Reactor) -> None:
+        self.reactor = reactor
+        self.rsock, self.wsock = socket.socketpair()
+        self.rsock.setblocking(False)
+        self.wsock.setblocking(False)
+        self.pending = False
+        self._lock = threading.Lock()
+
+    def wake(self) -> None:
+        """Write one byte unless one is already waiting to be read."""
+        with self._lock:
+            if self.pending:
+                return
+            self.pending = True
+        try:
+            self.wsock.send(b"\0")
+        except OSError:  # full (the loop is far behind) or closing: it wakes anyway
+            pass
+
+    def _read_ready(self) -> None:
+        # Clear the flag before draining: a wake() racing with us then writes
+        # a fresh byte, so its callback is never left waiting for a select.
+        self.pending = False
+        while True:
+            try:
+                data = self.rsock.recv(4096)
+            except (BlockingIOError, InterruptedError):
+                return
+            if not data:
+                return
+            for signum in data:
+                if signum:
+                    self.reactor._signal_arrived(signum)
+
+    def _write_ready(self) -> None:  # pragma: no cover - never registered for writing
+        pass
+
+    def _fail(self, exc: BaseException) -> None:
+        self.reactor.call_exception_handler({"message": "wake-up pipe failed", "exception": exc})
+
+    def close(self) -> None:
+        self.rsock.close()
+        self.wsock.close()
+
+
+class Reactor:
+    """A single-threaded event loop over a :mod:`selectors` selector.
+
+    ``clock`` is any zero-argument callable returning monotonic seconds; tests
+    pass :class:`reactor.testing.FakeClock`.  ``selector`` defaults to
+    :class:`selectors.DefaultSelector` (epoll on Linux).
+    """
+
+    def __init__(
+        self,
+        selector: selectors.BaseSelector | None = None,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        self._selector = selector if selector is not None else selectors.DefaultSelector()
+        self._clock: Callable[[], float] = clock if clock is not None else time.monotonic
+        self._now = self._clock()
+        self._ready: collections.deque[Handle] = collections.deque()
+        self._timers = TimerQueue()
+        self._watchers: dict[int, _FdWatcher] = {}
+        self._stopping = False
+        self._running = False
+        self._closed = False
+        self._thread_id: int | None = None
+        self._exception_handler: ExceptionHandler | None = None
+        self._signal_handlers: dict[int, Handle] = {}
+        self._old_wakeup_fd: int | None = None
+        self._connections: dict[int, Connection] = {}
+        self._connections_view = types.MappingProxyType(self._connections)
+        self._closing: list[Connection] = []
+        self.listeners: list[Listener] = []
+        """Every listener opened on this reactor and not yet closed."""
+        self._waker = _Waker(self)
+        self._selector.register(self._waker.rsock.fileno(), EVENT_READ, self._waker)
+
+    # -- time and callbacks -------------------------------------------------
+
+    def time(self) -> float:
+        """The reactor's monotonic clock, in seconds."""
+        return self._clock()
+
+    def call_soon(self, callback: Callable[..., object], *args: object) -> Handle:
+        """Run ``callback(*args)`` on the next turn; callbacks run in FIFO order."""
+        handle = Handle(callback, args)
+        self._ready.append(handle)
+        return handle
+
+    def call_later(
+        self, delay: float, callback: Callable[..., object], *args: object
+    ) -> TimerHandle:
+        """Run ``callback(*args)`` after ``delay`` seconds."""
+        return self._timers.push(self._clock() + delay, callback, args)
+
+    def call_at(self, when: float, callback: Callable[..., object], *args: object) -> TimerHandle:
+        """Run ``callback(*args)`` once :meth:`time` reaches ``when``.
+
+        Timers fire in deadline order; equal deadlines in scheduling order.
+        """
+        return self._timers.push(when, callback, args)
+
+    def call_soon_threadsafe(self, callback: Callable[..., object], *args: object) -> Handle:
+        """Like :meth:`call_soon`, from any thread; wakes the selector.
+
+        Wake-ups are coalesced: however many threads call at once, at most
+        one byte is written per loop turn.
+        """
+        handle = Handle(callback, args)
+        self._ready.append(handle)  # deque.append is atomic
+        self._waker.wake()
+        return handle
+
+    def next_deadline(self) -> float | None:
+        """When the loop next has work: now if callbacks are ready, else the
+        earliest timer's deadline, or ``None`` when only I/O can wake it."""
+        if self._ready:
+            return self._clock()
+        return self._timers.next_deadline()
+
+    def timeout(self) -> float | None:
+        """Seconds a host loop may sleep before calling :meth:`run_once` again."""
+        if self._ready:
+            return 0.0
+        deadline = self._timers.next_deadline()
+        if deadline is None:
+            return None
+        return max(0.0, deadline - self._clock())
+
+    # -- descriptors ----------------------------------------------------------
+
+    def add_reader(self, fileobj: FileLike, callback: Callable[..., object], *args: object) -> None:
+        """Call ``callback(*args)`` whenever ``fileobj`` is readable."""
+        watcher = self._watcher(_fileno(fileobj))
+        watcher.reader = Handle(callback, args)
+        self._update_watcher(watcher)
+
+    def add_writer(self, fileobj: FileLike, callback: Callable[..., object], *args: object) -> None:
+        """Call ``callback(*args)`` whenever ``fileobj`` is writable."""
+        watcher = self._watcher(_fileno(fileobj))
+        watcher.writer = Handle(callback, args)
+        self._update_watcher(watcher)
+
+    def remove_reader(self, fileobj: FileLike) -> bool:
+        """Stop watching ``fileobj`` for reading; false if it was not watched."""
+        watcher = self._watchers.get(_fileno(fileobj))
+        if watcher is None or watcher.reader is None:
+            return False
+        watcher.reader = None
+        self._update_watcher(watcher)
+        return True
+
+    def remove_writer(self, fileobj: FileLike) -> bool:
+        """Stop watching ``fileobj`` for writing; false if it was not watched."""
+        watcher = self._watchers.get(_fileno(fileobj))
+        if watcher is None or watcher.writer is None:
+            return False
+        watcher.writer = None
+        self._update_watcher(watcher)
+        return True
+
+    def _watcher(self, fd: int) -> _FdWatcher:
+        self._check_open()
+        watcher = self._watchers.get(fd)
+        if watcher is None:
+            watcher = self._watchers[fd] = _FdWatcher(self, fd)
+        return watcher
+
+    def _update_watcher(self, watcher: _FdWatcher) -> None:
+        events = watcher.events()
+        fd = watcher.fd
+        if not events:
+            del self._watchers[fd]
+            self._selector.unregister(fd)
+        elif fd in self._selector.get_map():
+            self._selector.modify(fd, events, watcher)
+        else:
+            self._selector.register(fd, events, watcher)
+
+    # -- connections (used by transports and listeners) -----------------------
+
+    @property
+    def selector(self) -> selectors.BaseSelector:
+        """The selector; transports and listeners register themselves in it."""
+        return self._selector
+
+    @property
+    def connections(self) -> Mapping[int, Connection]:
+        """Every live connection, listeners' and outbound, by connection id."""
+        return self._connections_view
+
+    def listen(self, factory: Factory, host: str | None = "127.0.0.1", port: int = 5678,
+               **options: object) -> Listener:
+        """Listen on ``host:port`` and serve each connection with ``factory``.
+
+        See :class:`reactor.listener.Listener` for the options.  ``host`` may
+        be a path starting with ``/`` or ``unix:`` for a Unix socket.
+        """
+        from reactor.listener import Listener  # noqa: PLC0415  (listener sits above the loop)
+
+        opts: ListenerOptions = options  # type: ignore[assignment]
+        return Listener(self, factory, host, port, **opts)
+
+    def connect(self, factory: Callable[[], object], host: str, port: int,
+                **options: object) -> Connector:
+        """Open an outbound connection; see :func:`reactor.connector.connect`."""
+        from reactor.connector import connect  # noqa: PLC0415  (connector sits above the loop)
+
+        return connect(self, factory, host, port, **options)  # type: ignore[arg-type]
+
+    # -- running ----------------------------------------------------------------
+
+    def run_once(self, timeout: float | None = None) -> None:
+        """One turn: wait up to ``timeout`` seconds (``None``: until something
+        is due), dispatch I/O, run due timers and ready callbacks."""
+        self._check_open()
+        ready = self._ready
+        if ready or self._stopping:
+            wait: float | None = 0.0
+        else:
+            deadline = self._timers.next_deadline()
+            if deadline is None:
+                wait = timeout
+            else:
+                wait = max(0.0, deadline - self._clock())
+                if timeout is not None and timeout < wait:
+                    wait = timeout
+        events = self._selector.select(wait)
+        self._now = now = self._clock()
+        for key, mask in events:
+            watcher = key.data
+            try:
+                if mask & EVENT_READ:
+                    watcher._read_ready()
+                if mask & EVENT_WRITE:
+                    watcher._write_ready()
+            except Exception as exc:  # noqa: BLE001  contained per watcher
+                watcher._fail(exc)
+        if self._timers._heap:
+            self._timers.pop_due(now, ready)  # type: ignore[arg-type]
+        for _ in range(len(ready)):
+            handle = ready.popleft()
+            if handle._cancelled:
+                continue
+            try:
+                handle.run()
+            except Exception as exc:  # noqa: BLE001  a callback's bug is not the loop's
+                self.call_exception_handler(
+                    {"message": "callback failed", "exception": exc, "handle": handle}
+                )
+        if self._closing:
+            self._reap()
+        self._timers.compact()
+
+    def _reap(self) -> None:
+        closing, self._closing = self._closing, []
+        for conn in closing:
+            conn._finish()
+
+    def run(self) -> None:
+        """Run turns until :meth:`stop` is called."""
+        self._check_open()
+        if self._running:
+            raise RuntimeError("the reactor is already running")
+        self._running = True
+        self._thread_id = threading.get_ident()
+        try:
+            while True:
+                self.run_once()
+                if self._stopping:
+                    break
+        finally:
+            self._stopping = False
+            self._running = False
+            self._thread_id = None
+
+    def stop(self) -> None:
+        """Make :meth:`run` return after the current turn.  From another
+        thread use ``call_soon_threadsafe(reactor.stop)``."""
+        self._stopping = True
+
+    def is_running(self) -> bool:
+        """Whether :meth:`run` is on the stack."""
+        return self._running
+
+    def is_closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._closed
+
+    def fileno(self) -> int:
+        """The selector's own descriptor (epoll, kqueue), for a host loop to poll.
+
+        It turns readable when :meth:`run_once` has I/O to dispatch; timers do
+        not make it readable, so the host also honours :meth:`timeout`.
+        """
+        fileno = getattr(self._selector, "fileno", None)
+        if fileno is None:
+            raise NotImplementedError(f"{type(self._selector).__name__} has no descriptor")
+        fd: int = fileno()
+        return fd
+
+    def close(self) -> None:
+        """Abort every connection, close listeners, the selector and the pipe."""
+        if self._closed:
+            return
+        if self._running:
+            raise RuntimeError("cannot close a running reactor")
+        for listener in list(self.listeners):
+            listener.close()
+        for conn in list(self._connections.values()):
+            conn.abort()
+        self._reap()
+        for signum in list(self._signal_handlers):
+            self.remove_signal_handler(signum)
+        self._closed = True
+        self._ready.clear()
+        self._timers.clear()
+        self._watchers.clear()
+        self._selector.close()
+        self._waker.close()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("the reactor is closed")
+
+    def __enter__(self) -> Reactor:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- errors -------------------------------------------------------------------
+
+    def set_exception_handler(self, handler: ExceptionHandler | None) -> None:
+        """Route failed callbacks to ``handler(reactor, context)``; ``None`` restores logging."""
+        self._exception_handler = handler
+
+    def call_exception_handler(self, context: dict[str, object]) -> None:
+        """Report a failure that nobody else can handle."""
+        if self._exception_handler is None:
+            self.default_exception_handler(context)
+            return
+        try:
+            self._exception_handler(self, context)
+        except Exception:  # the handler's own bug must not stop the loop
+            log.exception("exception handler failed while handling %r", context.get("message"))
+            self.default_exception_handler(context)
+
+    def default_exception_handler(self, context: dict[str, object]) -> None:
+        """Log ``context`` at error level, with the traceback when there is one."""
+        exc = context.get("exception")
+        details = ", ".join(f"{k}={v!r}" for k, v in context.items() if k not in ("message", "exception"))
+        message = str(context.get("message", "unhandled error"))
+        if details:
+            message = f"{message} ({details})"
+        if isinstance(exc, BaseException):
+            log.error("%s", message, exc_info=(type(exc), exc, exc.__traceback__))
+        else:
+            log.error("%s", message)
+
+    # -- signals -----------------------------------------------------------------
+
+    def add_signal_handler(self, signum: int, callback: Callable[..., object], *args: object) -> None:
+        """Run ``callback(*args)`` on the loop when ``signum`` arrives.
+
+        Main thread only (a rule of :func:`signal.set_wakeup_fd`).  The handler
+        runs as an ordinary callback, never inside interrupted code.
+        """
+        self._check_open()
+        if threading.current_thread() is not threading.main_thread():
+            raise RuntimeError("signal handlers can only be added from the main thread")
+        if self._old_wakeup_fd is None:
+            self._old_wakeup_fd = signal.set_wakeup_fd(
+                self._waker.wsock.fileno(), warn_on_full_buffer=False
+            )
+        signal.signal(signum, _ignore_signal)
+        self._signal_handlers[signum] = Handle(callback, args)
+
+    def remove_signal_handler(self, signum: int) -> bool:
+        """Restore the default disposition of ``signum``; false if none was set."""
+        if self._signal_handlers.pop(signum, None) is None:
+            return False
+        default = signal.default_int_handler if signum == signal.SIGINT else signal.SIG_DFL
+        signal.signal(signum, default)
+        if not self._signal_handlers and self._old_wakeup_fd is not None:
+            signal.set_wakeup_fd(self._old_wakeup_fd)
+            self._old_wakeup_fd = None
+        return True
+
+    def _signal_arrived(self, signum: int) -> None:
+        handle = self._signal_handlers.get(signum)
+        if handle is not None:
+            self._ready.append(handle)
+
+
+def _ignore_signal(signum: int, frame: types.FrameType | None) -> None:
+    """The Python-level handler: the wake-up fd already carries the signal."""
+
