@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import concurrent.futures
 import threading
-from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from reactor.loop import Reactor
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 __all__ = ["ReactorThread"]
 
@@ -60,7 +62,7 @@ class ReactorThread:
                 return
             try:
                 future.set_result(fn(*args))
-            except Exception as exc:  # handed to the calling thread
+            except Exception as exc:  # noqa: BLE001  handed to the calling thread
                 future.set_exception(exc)
 
         self.reactor.call_soon_threadsafe(run)

@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Protocol, TypeAlias
 from reactor.protocol import BaseHandler, ProtocolError
 
 if TYPE_CHECKING:
-    from reactor.protocol import Transport
+    from reactor.protocol import Handler, Transport
 
 __all__ = [
     "DEFAULT_MAX_SIZE",
@@ -73,7 +73,7 @@ PacketType: TypeAlias = int | str
 (gen_tcp's ``{packet, ...}`` values) or those numbers as strings."""
 
 
-class FrameTooLarge(ProtocolError):  # noqa: N818 - the name says what went wrong
+class FrameTooLarge(ProtocolError):
     """A length header or a line exceeds the framer's ``max_size``.
 
     ``size`` is the announced length (or the bytes seen without a delimiter,
@@ -365,6 +365,24 @@ class FramedHandler(BaseHandler):
 
     def message_received(self, message: bytes) -> None:
         """A whole message arrived; override this."""
+
+    def hand_off(self, handler: Handler) -> None:
+        """Give the connection to ``handler`` (gen_tcp's ``controlling_process``).
+
+        Messages not yet delivered, and the bytes of a partial one, go to the
+        new owner.  A :class:`FramedHandler` takes over this one's transport
+        and framer, since ``connection_made`` is not called again; any other
+        handler receives whole messages in ``data_received`` if the transport
+        frames, raw bytes if it does not.
+        """
+        transport = self.transport
+        if transport is None:
+            raise RuntimeError("hand_off() on a handler with no connection")
+        if isinstance(handler, FramedHandler):
+            handler.transport = transport
+            handler.framer = self.framer
+            handler._decode_here = self._decode_here
+        transport.set_protocol(handler)
 
     def send(self, message: bytes) -> None:
         """Frame ``message`` and write it; ``ValueError`` if it cannot be framed."""

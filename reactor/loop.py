@@ -24,6 +24,7 @@ normal callback, never inside the interrupted code.
 from __future__ import annotations
 
 import collections
+import contextlib
 import logging
 import selectors
 import signal
@@ -32,12 +33,14 @@ import threading
 import time
 import types
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Protocol, TypeAlias, Union
+from typing import TYPE_CHECKING, Protocol, TypeAlias
 
 from reactor.timers import Handle, TimerHandle, TimerQueue
 
 if TYPE_CHECKING:
-    from reactor.connector import Connector
+    from typing_extensions import Unpack
+
+    from reactor.connector import ConnectOptions, Connector
     from reactor.listener import Listener, ListenerOptions
     from reactor.protocol import Factory
     from reactor.transport import Connection
@@ -54,7 +57,7 @@ class _HasFileno(Protocol):
     def fileno(self) -> int: ...
 
 
-FileLike: TypeAlias = Union[int, _HasFileno]
+FileLike: TypeAlias = int | _HasFileno
 """A descriptor: an ``int`` or any object with ``fileno()``."""
 
 ExceptionHandler: TypeAlias = Callable[["Reactor", dict[str, object]], object]
@@ -125,10 +128,9 @@ class _Waker:
             if self.pending:
                 return
             self.pending = True
-        try:
+        # A full pipe means the loop is far behind and will wake anyway.
+        with contextlib.suppress(OSError):
             self.wsock.send(b"\0")
-        except OSError:  # full (the loop is far behind) or closing: it wakes anyway
-            pass
 
     def _read_ready(self) -> None:
         # Clear the flag before draining: a wake() racing with us then writes
@@ -244,13 +246,17 @@ class Reactor:
 
     # -- descriptors ----------------------------------------------------------
 
-    def add_reader(self, fileobj: FileLike, callback: Callable[..., object], *args: object) -> None:
+    def add_reader(
+        self, fileobj: FileLike, callback: Callable[..., object], *args: object
+    ) -> None:
         """Call ``callback(*args)`` whenever ``fileobj`` is readable."""
         watcher = self._watcher(_fileno(fileobj))
         watcher.reader = Handle(callback, args)
         self._update_watcher(watcher)
 
-    def add_writer(self, fileobj: FileLike, callback: Callable[..., object], *args: object) -> None:
+    def add_writer(
+        self, fileobj: FileLike, callback: Callable[..., object], *args: object
+    ) -> None:
         """Call ``callback(*args)`` whenever ``fileobj`` is writable."""
         watcher = self._watcher(_fileno(fileobj))
         watcher.writer = Handle(callback, args)
@@ -304,24 +310,30 @@ class Reactor:
         """Every live connection, listeners' and outbound, by connection id."""
         return self._connections_view
 
-    def listen(self, factory: Factory, host: str | None = "127.0.0.1", port: int = 5678,
-               **options: object) -> Listener:
+    def listen(
+        self,
+        factory: Factory,
+        host: str | None = "127.0.0.1",
+        port: int = 5678,
+        **options: Unpack[ListenerOptions],
+    ) -> Listener:
         """Listen on ``host:port`` and serve each connection with ``factory``.
 
-        See :class:`reactor.listener.Listener` for the options.  ``host`` may
-        be a path starting with ``/`` or ``unix:`` for a Unix socket.
+        ``factory(peer_key)`` returns the connection's handler, or ``None`` to
+        refuse it.  See :class:`reactor.listener.Listener` for the options.
+        ``host`` may be a Unix socket path (``/...`` or ``unix:...``).
         """
         from reactor.listener import Listener  # noqa: PLC0415  (listener sits above the loop)
 
-        opts: ListenerOptions = options  # type: ignore[assignment]
-        return Listener(self, factory, host, port, **opts)
+        return Listener(self, factory, host, port, **options)
 
-    def connect(self, factory: Callable[[], object], host: str, port: int,
-                **options: object) -> Connector:
-        """Open an outbound connection; see :func:`reactor.connector.connect`."""
+    def connect(
+        self, factory: Factory, host: str, port: int, **options: Unpack[ConnectOptions]
+    ) -> Connector:
+        """Open an outbound connection without blocking; see :func:`reactor.connector.connect`."""
         from reactor.connector import connect  # noqa: PLC0415  (connector sits above the loop)
 
-        return connect(self, factory, host, port, **options)  # type: ignore[arg-type]
+        return connect(self, factory, host, port, **options)
 
     # -- running ----------------------------------------------------------------
 
@@ -330,17 +342,7 @@ class Reactor:
         is due), dispatch I/O, run due timers and ready callbacks."""
         self._check_open()
         ready = self._ready
-        if ready or self._stopping:
-            wait: float | None = 0.0
-        else:
-            deadline = self._timers.next_deadline()
-            if deadline is None:
-                wait = timeout
-            else:
-                wait = max(0.0, deadline - self._clock())
-                if timeout is not None and timeout < wait:
-                    wait = timeout
-        events = self._selector.select(wait)
+        events = self._selector.select(0.0 if ready or self._stopping else self._wait(timeout))
         self._now = now = self._clock()
         for key, mask in events:
             watcher = key.data
@@ -366,6 +368,14 @@ class Reactor:
         if self._closing:
             self._reap()
         self._timers.compact()
+
+    def _wait(self, timeout: float | None) -> float | None:
+        """How long select() may block: until the next timer, at most ``timeout``."""
+        deadline = self._timers.next_deadline()
+        if deadline is None:
+            return timeout
+        wait = max(0.0, deadline - self._clock())
+        return wait if timeout is None or wait < timeout else timeout
 
     def _reap(self) -> None:
         closing, self._closing = self._closing, []
@@ -464,7 +474,9 @@ class Reactor:
     def default_exception_handler(self, context: dict[str, object]) -> None:
         """Log ``context`` at error level, with the traceback when there is one."""
         exc = context.get("exception")
-        details = ", ".join(f"{k}={v!r}" for k, v in context.items() if k not in ("message", "exception"))
+        details = ", ".join(
+            f"{k}={v!r}" for k, v in context.items() if k not in ("message", "exception")
+        )
         message = str(context.get("message", "unhandled error"))
         if details:
             message = f"{message} ({details})"
@@ -475,7 +487,9 @@ class Reactor:
 
     # -- signals -----------------------------------------------------------------
 
-    def add_signal_handler(self, signum: int, callback: Callable[..., object], *args: object) -> None:
+    def add_signal_handler(
+        self, signum: int, callback: Callable[..., object], *args: object
+    ) -> None:
         """Run ``callback(*args)`` on the loop when ``signum`` arrives.
 
         Main thread only (a rule of :func:`signal.set_wakeup_fd`).  The handler
@@ -510,4 +524,3 @@ class Reactor:
 
 def _ignore_signal(signum: int, frame: types.FrameType | None) -> None:
     """The Python-level handler: the wake-up fd already carries the signal."""
-

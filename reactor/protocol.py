@@ -16,9 +16,11 @@ for ``asyncio.Protocol`` reads naturally here.
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Callable, Iterable, Mapping
-from typing import Literal, Protocol, TypeAlias, Union
+from typing import TYPE_CHECKING, Literal, Protocol, TypeAlias
+
+if TYPE_CHECKING:
+    import argparse
 
 __all__ = [
     "ActiveMode",
@@ -43,7 +45,7 @@ IPv4-mapped IPv6 addresses become dotted quads, IPv6 scope ids are kept as
 ``("unix:" + peer path, connection id)`` so two of them never collide.
 """
 
-ActiveMode: TypeAlias = Union[bool, int, Literal["once"]]
+ActiveMode: TypeAlias = bool | int | Literal["once"]
 """gen_tcp's ``{active, true | false | once | N}``; see :meth:`Transport.set_active`."""
 
 
@@ -263,7 +265,11 @@ class BaseHandler:
     out).
     """
 
-    transport: Transport | None = None
+    # Subclasses may declare __slots__ too, to keep idle connections small.
+    __slots__ = ("transport",)
+
+    transport: Transport | None
+    """Set by :meth:`connection_made`, ``None`` after :meth:`connection_lost`."""
 
     def connection_made(self, transport: Transport) -> None:
         """Store the transport as ``self.transport``."""
@@ -295,7 +301,7 @@ class BaseHandler:
         """An ``active=N`` budget ran out and reading paused."""
 
 
-Factory: TypeAlias = Callable[[PeerKey], Union[Handler, None]]
+Factory: TypeAlias = Callable[[PeerKey], Handler | None]
 """Called by a listener with the peer key; returns its handler or ``None`` to refuse."""
 
 

@@ -17,10 +17,11 @@ tested in microseconds of real time.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from reactor.loop import Reactor
 
 __all__ = ["FakeClock", "StepTimeout", "run_until"]

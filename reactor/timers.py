@@ -16,7 +16,10 @@ timers leave nothing behind.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 __all__ = ["Handle", "TimerHandle", "TimerQueue"]
 
@@ -100,7 +103,9 @@ class TimerQueue:
         """Cancelled entries still in the heap."""
         return self._cancelled
 
-    def push(self, when: float, callback: Callable[..., object], args: tuple[object, ...]) -> TimerHandle:
+    def push(
+        self, when: float, callback: Callable[..., object], args: tuple[object, ...]
+    ) -> TimerHandle:
         """Schedule ``callback(*args)`` at ``when``."""
         handle = TimerHandle(when, callback, args, self)
         self._seq += 1

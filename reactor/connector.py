@@ -1,0 +1,302 @@
+"""Outbound connections: non-blocking connect with a timeout.
+
+A :class:`Connector` is the handle of one attempt (gen_tcp's ``connect/4``
+with its timeout).  Numeric addresses are used directly; names are resolved
+in a worker thread so the loop never blocks on DNS.  The socket's
+``connect()`` returns ``EINPROGRESS`` and the selector reports it writable
+when the handshake ends; ``SO_ERROR`` then tells success from failure.  The
+attempt ends exactly once: connected (``transport`` set, the handler's
+``connection_made`` called), failed (``error`` set) or cancelled.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import enum
+import errno
+import logging
+import os
+import socket
+from typing import TYPE_CHECKING, TypedDict
+
+from reactor.transport import (
+    DEFAULT_HIGH_WATER,
+    DEFAULT_READ_SIZE,
+    Connection,
+    normalise_address,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from reactor.loop import Reactor
+    from reactor.protocol import Factory
+    from reactor.timers import TimerHandle
+
+__all__ = ["ConnectOptions", "ConnectState", "Connector", "connect"]
+
+log = logging.getLogger(__name__)
+
+_resolver: concurrent.futures.ThreadPoolExecutor | None = None
+
+
+def _resolve_pool() -> concurrent.futures.ThreadPoolExecutor:
+    global _resolver
+    if _resolver is None:
+        _resolver = concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="selreactor-dns")
+    return _resolver
+
+
+def _numeric_family(host: str) -> int | None:
+    for family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            socket.inet_pton(family, host.split("%", 1)[0])
+        except OSError:
+            continue
+        return family
+    return None
+
+
+class ConnectOptions(TypedDict, total=False):
+    """Keyword options of :func:`connect` (and ``Reactor.connect``)."""
+
+    timeout: float | None
+    idle_timeout: float | None
+    write_timeout: float | None
+    read_size: int
+    high_water: int
+    low_water: int | None
+    nodelay: bool
+    keepalive: bool
+
+
+class ConnectState(enum.Enum):
+    """Where a :class:`Connector` is."""
+
+    RESOLVING = "resolving"
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class Connector:
+    """One outbound connection attempt; see :func:`connect`."""
+
+    def __init__(
+        self,
+        reactor: Reactor,
+        factory: Factory,
+        host: str,
+        port: int,
+        *,
+        timeout: float | None = 10.0,
+        idle_timeout: float | None = None,
+        write_timeout: float | None = None,
+        read_size: int = DEFAULT_READ_SIZE,
+        high_water: int = DEFAULT_HIGH_WATER,
+        low_water: int | None = None,
+        nodelay: bool = True,
+        keepalive: bool = False,
+    ) -> None:
+        self.reactor = reactor
+        self.factory = factory
+        self.host = host
+        self.port = port
+        self.state = ConnectState.RESOLVING
+        self.transport: Connection | None = None
+        """The connection, once connected."""
+        self.error: Exception | None = None
+        """Why the attempt failed (``TimeoutError`` at the deadline)."""
+        self._conn_options = {
+            "idle_timeout": idle_timeout,
+            "write_timeout": write_timeout,
+            "read_size": read_size,
+            "high_water": high_water,
+            "low_water": low_water,
+            "nodelay": nodelay,
+            "keepalive": keepalive,
+        }
+        self._callbacks: list[Callable[[Connector], object]] = []
+        self._sock: socket.socket | None = None
+        self._timer: TimerHandle | None = None
+        if timeout is not None:
+            self._timer = reactor.call_later(timeout, self._timed_out, timeout)
+        if host.startswith(("/", "./", "unix:")):
+            path = host[5:] if host.startswith("unix:") else host
+            reactor.call_soon(self._start, socket.AF_UNIX, path)
+            return
+        family = _numeric_family(host)
+        if family is not None:
+            reactor.call_soon(self._start, family, (host, port))
+            return
+        future = _resolve_pool().submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
+        future.add_done_callback(lambda f: reactor.call_soon_threadsafe(self._resolved, f))
+
+    # -- public ------------------------------------------------------------------
+
+    def done(self) -> bool:
+        """True once connected, failed or cancelled."""
+        return self.state in (ConnectState.CONNECTED, ConnectState.FAILED, ConnectState.CANCELLED)
+
+    def add_done_callback(self, callback: Callable[[Connector], object]) -> None:
+        """Call ``callback(connector)`` once the attempt ends (soon, if it has)."""
+        if self.done():
+            self.reactor.call_soon(callback, self)
+        else:
+            self._callbacks.append(callback)
+
+    def cancel(self) -> None:
+        """Give up the attempt; harmless once it has ended."""
+        if not self.done():
+            self._end(ConnectState.CANCELLED, None)
+
+    def __repr__(self) -> str:
+        return f"<Connector {self.host}:{self.port} {self.state.value}>"
+
+    # -- steps ---------------------------------------------------------------------
+
+    def _resolved(
+        self,
+        future: concurrent.futures.Future[
+            list[tuple[socket.AddressFamily, object, object, object, object]]
+        ],
+    ) -> None:
+        if self.done():
+            return
+        try:
+            infos = future.result()
+        except OSError as exc:
+            self._end(ConnectState.FAILED, exc)
+            return
+        family, _, _, _, address = infos[0]
+        self._start(family, address)
+
+    def _start(self, family: int, address: object) -> None:
+        if self.done():
+            return
+        self.state = ConnectState.CONNECTING
+        try:
+            sock = socket.socket(family, socket.SOCK_STREAM)
+        except OSError as exc:
+            self._end(ConnectState.FAILED, exc)
+            return
+        sock.setblocking(False)
+        self._sock = sock
+        err = sock.connect_ex(address)  # type: ignore[arg-type]
+        if err == 0:
+            self._connected()
+        elif err in (errno.EINPROGRESS, errno.EAGAIN, errno.EWOULDBLOCK):
+            self.reactor._selector.register(sock.fileno(), 2, self)
+        else:
+            self._end(ConnectState.FAILED, OSError(err, os.strerror(err)))
+
+    def _write_ready(self) -> None:
+        sock = self._sock
+        assert sock is not None
+        self.reactor._selector.unregister(sock.fileno())
+        err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        if err:
+            self._end(ConnectState.FAILED, OSError(err, os.strerror(err)))
+        else:
+            self._connected()
+
+    def _read_ready(self) -> None:  # pragma: no cover - registered for writing only
+        pass
+
+    def _fail(self, exc: BaseException) -> None:
+        if not isinstance(exc, Exception):
+            raise exc
+        self._end(ConnectState.FAILED, exc)
+
+    def _connected(self) -> None:
+        sock = self._sock
+        assert sock is not None
+        self._sock = None
+        try:
+            peer = sock.getpeername()
+        except OSError as exc:  # reset already
+            sock.close()
+            self._end(ConnectState.FAILED, exc)
+            return
+        key = normalise_address(sock.family, peer, 0)
+        handler = self.factory(key)
+        if handler is None:
+            sock.close()
+            self._end(ConnectState.CANCELLED, None)
+            return
+        self.transport = Connection(
+            self.reactor,
+            sock,
+            handler,
+            None if sock.family == socket.AF_UNIX else key,
+            **self._conn_options,  # type: ignore[arg-type]
+        )
+        self._end(ConnectState.CONNECTED, None)
+
+    def _timed_out(self, timeout: float) -> None:
+        self._timer = None
+        if not self.done():
+            self._end(
+                ConnectState.FAILED,
+                TimeoutError(f"connect to {self.host}:{self.port} timed out after {timeout:g} s"),
+            )
+
+    def _end(self, state: ConnectState, error: Exception | None) -> None:
+        self.state = state
+        self.error = error
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        sock = self._sock
+        if sock is not None:
+            self._sock = None
+            if sock.fileno() in self.reactor._selector.get_map():
+                self.reactor._selector.unregister(sock.fileno())
+            sock.close()
+        if error is not None:
+            log.debug("connect to %s:%s failed: %s", self.host, self.port, error)
+        callbacks, self._callbacks = self._callbacks, []
+        for callback in callbacks:
+            try:
+                callback(self)
+            except Exception as exc:  # noqa: BLE001  the caller's bug, reported
+                self.reactor.call_exception_handler(
+                    {"message": "connect callback failed", "exception": exc, "connector": self}
+                )
+
+
+def connect(
+    reactor: Reactor,
+    factory: Factory,
+    host: str,
+    port: int,
+    *,
+    timeout: float | None = 10.0,
+    idle_timeout: float | None = None,
+    write_timeout: float | None = None,
+    read_size: int = DEFAULT_READ_SIZE,
+    high_water: int = DEFAULT_HIGH_WATER,
+    low_water: int | None = None,
+    nodelay: bool = True,
+    keepalive: bool = False,
+) -> Connector:
+    """Connect to ``host:port`` without blocking; ``factory(peer_key)`` makes the handler.
+
+    ``host`` may be a Unix socket path (``/...`` or ``unix:...``).  Failure or
+    ``timeout`` reaches :attr:`Connector.error` and the done callbacks.
+    """
+    return Connector(
+        reactor,
+        factory,
+        host,
+        port,
+        timeout=timeout,
+        idle_timeout=idle_timeout,
+        write_timeout=write_timeout,
+        read_size=read_size,
+        high_water=high_water,
+        low_water=low_water,
+        nodelay=nodelay,
+        keepalive=keepalive,
+    )

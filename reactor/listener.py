@@ -1,0 +1,437 @@
+"""Listening sockets: accept, the connection table, limits, overload.
+
+Theory of operation.  A listener registers its socket for reading.  Each
+readiness event accepts a bounded batch (``accept_batch``), so an accept storm
+cannot starve established connections.  Every accepted socket gets a peer key,
+is checked against the limits, handed to the factory, and enters
+:attr:`Listener.connections` under that key.
+
+Overload has two policies.  ``"pause"`` (the default, gen_tcp's way and the
+kernel's): at ``max_connections`` the listen socket leaves the selector, new
+peers wait in the kernel backlog, and a freed slot resumes accepting.
+``"refuse"``: accept anyway, send ``refuse_message`` if any, close, and count
+the rejection (a peer over ``max_per_peer`` is always refused this way, since
+pausing would block every other peer too).
+
+Running out of descriptors (EMFILE, ENFILE) or kernel memory (ENOBUFS, ENOMEM)
+in ``accept`` pauses accepting and retries after a back-off that doubles up to
+a ceiling; the pending peer stays in the backlog.  The loop never spins, open
+connections carry on, and the warning is logged at most once per interval.
+"""
+
+from __future__ import annotations
+
+import enum
+import errno
+import logging
+import os
+import socket
+import stat
+from typing import TYPE_CHECKING, TypedDict
+
+from reactor.transport import (
+    DEFAULT_HIGH_WATER,
+    DEFAULT_READ_SIZE,
+    Connection,
+    normalise_address,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from reactor.loop import Reactor
+    from reactor.protocol import Factory, PeerKey
+    from reactor.timers import TimerHandle
+
+__all__ = ["Listener", "ListenerOptions", "Overload", "bind_socket"]
+
+log = logging.getLogger(__name__)
+
+_RESOURCE_ERRORS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
+# The peer went away between the handshake and accept(): nothing to do.
+_TRANSIENT_ERRORS = frozenset({errno.ECONNABORTED, errno.EPROTO, errno.EPERM, errno.EINTR})
+_BACKOFF_FIRST = 0.05
+_BACKOFF_MAX = 1.0
+_WARN_INTERVAL = 10.0
+
+
+class Overload(enum.Enum):
+    """What a listener does at ``max_connections``."""
+
+    PAUSE = "pause"  # stop accepting; peers wait in the kernel backlog
+    REFUSE = "refuse"  # accept, send refuse_message, close, count
+
+
+class ListenerOptions(TypedDict, total=False):
+    """Keyword options of :class:`Listener` (and ``Reactor.listen``)."""
+
+    backlog: int
+    max_connections: int | None
+    max_per_peer: int | None
+    overload: Overload | str
+    refuse_message: bytes | None
+    idle_timeout: float | None
+    write_timeout: float | None
+    reuse_port: bool
+    dual_stack: bool
+    accept_batch: int
+    read_size: int
+    high_water: int
+    low_water: int | None
+    nodelay: bool
+    keepalive: bool
+    sock: socket.socket | None
+
+
+def bind_socket(
+    host: str | None,
+    port: int,
+    *,
+    backlog: int = 511,
+    reuse_port: bool = False,
+    dual_stack: bool = False,
+) -> socket.socket:
+    """Make a non-blocking listening socket.
+
+    ``host`` may be an IPv4 or IPv6 address, a name (resolved once, here), an
+    empty string or ``None`` for every interface, or a Unix socket path
+    (starting with ``/``, ``./`` or ``unix:``).  ``dual_stack`` makes an IPv6
+    socket accept IPv4 peers too (their keys are dotted quads).
+    """
+    if host is not None and (host.startswith(("/", "./", "unix:"))):
+        path = host[5:] if host.startswith("unix:") else host
+        _remove_stale_unix_socket(path)
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.bind(path)
+            sock.listen(backlog)
+        except OSError:
+            sock.close()
+            raise
+        sock.setblocking(False)
+        return sock
+    if not host:
+        host = "::" if dual_stack and socket.has_ipv6 else "0.0.0.0"  # noqa: S104  asked for
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    family, type_, proto, _, address = infos[0]
+    sock = socket.socket(family, type_, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0 if dual_stack else 1)
+        sock.bind(address)
+        sock.listen(backlog)
+    except OSError:
+        sock.close()
+        raise
+    sock.setblocking(False)
+    return sock
+
+
+def _remove_stale_unix_socket(path: str) -> None:
+    try:
+        if stat.S_ISSOCK(os.stat(path).st_mode):
+            os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+class Listener:
+    """A listening socket and the table of the connections it accepted.
+
+    ``factory(peer_key)`` returns the handler for a new connection, or
+    ``None`` to refuse it.  :attr:`connections` maps each live connection's
+    peer key ``(host, port)`` to its :class:`~reactor.transport.Connection`.
+    """
+
+    def __init__(
+        self,
+        reactor: Reactor,
+        factory: Factory,
+        host: str | None = "127.0.0.1",
+        port: int = 5678,
+        *,
+        backlog: int = 511,
+        max_connections: int | None = None,
+        max_per_peer: int | None = None,
+        overload: Overload | str = Overload.PAUSE,
+        refuse_message: bytes | None = None,
+        idle_timeout: float | None = None,
+        write_timeout: float | None = None,
+        reuse_port: bool = False,
+        dual_stack: bool = False,
+        accept_batch: int = 64,
+        read_size: int = DEFAULT_READ_SIZE,
+        high_water: int = DEFAULT_HIGH_WATER,
+        low_water: int | None = None,
+        nodelay: bool = True,
+        keepalive: bool = False,
+        sock: socket.socket | None = None,
+    ) -> None:
+        if max_connections is not None and max_connections < 1:
+            raise ValueError("max_connections must be at least 1")
+        if max_per_peer is not None and max_per_peer < 1:
+            raise ValueError("max_per_peer must be at least 1")
+        self.reactor = reactor
+        self.factory = factory
+        self.max_connections = max_connections
+        self.max_per_peer = max_per_peer
+        self.overload = Overload(overload)
+        self.refuse_message = refuse_message
+        self.idle_timeout = idle_timeout
+        self.write_timeout = write_timeout
+        self.accept_batch = accept_batch
+        self._conn_options = {
+            "read_size": read_size,
+            "high_water": high_water,
+            "low_water": low_water,
+            "nodelay": nodelay,
+            "keepalive": keepalive,
+        }
+        self.connections: dict[PeerKey, Connection] = {}
+        """The table: peer key -> live connection."""
+        self._per_peer: dict[str, int] = {}
+        self.accepted = 0
+        """Connections accepted and handed to a handler."""
+        self.rejected = 0
+        """Peers refused by the overload policy, ``max_per_peer`` or the factory."""
+        self.accept_errors = 0
+        """Resource errors (EMFILE, ...) met in accept."""
+        self._sock = (
+            sock
+            if sock is not None
+            else bind_socket(
+                host, port, backlog=backlog, reuse_port=reuse_port, dual_stack=dual_stack
+            )
+        )
+        self._sock.setblocking(False)
+        self.family = self._sock.family
+        self.address: PeerKey = normalise_address(self.family, self._sock.getsockname())
+        """The bound (host, port); for a Unix socket ``("unix:" + path, 0)``."""
+        self._path = self.address[0][5:] if self.family == socket.AF_UNIX else None
+        self._suspended = False  # by suspend()
+        self._full = False  # at max_connections with the pause policy
+        self._backoff: TimerHandle | None = None
+        self._backoff_delay = _BACKOFF_FIRST
+        self._last_warning = float("-inf")
+        self._registered = False
+        self._closed = False
+        self._on_drained: list[Callable[[], object]] = []
+        reactor.listeners.append(self)
+        self._update_registration()
+
+    # -- figures -------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        """The bound port (useful after binding port 0)."""
+        return self.address[1]
+
+    @property
+    def host(self) -> str:
+        """The bound host (or ``unix:PATH``)."""
+        return self.address[0]
+
+    def fileno(self) -> int:
+        """The listening socket's descriptor."""
+        return self._sock.fileno()
+
+    def is_accepting(self) -> bool:
+        """Whether the listen socket is in the selector right now."""
+        return self._registered
+
+    def __repr__(self) -> str:
+        return f"<Listener {self.host}:{self.port} connections={len(self.connections)}>"
+
+    # -- accepting -------------------------------------------------------------------
+
+    def _update_registration(self) -> None:
+        want = not (self._closed or self._suspended or self._full or self._backoff is not None)
+        if want == self._registered:
+            return
+        if want:
+            self.reactor._selector.register(self._sock.fileno(), 1, self)
+        else:
+            self.reactor._selector.unregister(self._sock.fileno())
+        self._registered = want
+
+    def _read_ready(self) -> None:
+        for _ in range(self.accept_batch):
+            try:
+                sock, address = self._sock.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                if exc.errno in _RESOURCE_ERRORS:
+                    self._start_backoff(exc)
+                    return
+                if exc.errno in _TRANSIENT_ERRORS:
+                    continue
+                raise
+            self._backoff_delay = _BACKOFF_FIRST
+            self._accepted(sock, address)
+            if self._full or not self._registered:
+                return
+
+    def _write_ready(self) -> None:  # pragma: no cover - never registered for writing
+        pass
+
+    def _fail(self, exc: BaseException) -> None:
+        self.reactor.call_exception_handler(
+            {"message": "accept failed", "exception": exc, "listener": self}
+        )
+
+    def _accepted(self, sock: socket.socket, address: object) -> None:
+        family = sock.family
+        key = normalise_address(family, address, -1)
+        host = key[0]
+        if family == socket.AF_UNIX:
+            key = (host, -(self.accepted + self.rejected + 1))  # unique until the id exists
+        count = len(self.connections)
+        if self.max_connections is not None and count >= self.max_connections:
+            self._refuse(sock, key, "max_connections")  # the refuse policy
+            return
+        if self.max_per_peer is not None and self._per_peer.get(host, 0) >= self.max_per_peer:
+            self._refuse(sock, key, "max_per_peer")
+            return
+        try:
+            handler = self.factory(key)
+        except Exception as exc:
+            log.error("factory failed for %s", key, exc_info=exc)
+            handler = None
+        if handler is None:
+            self._refuse(sock, key, "factory", send_message=False)
+            return
+        conn = Connection(
+            self.reactor,
+            sock,
+            handler,
+            None if family == socket.AF_UNIX else key,
+            owner=self,
+            idle_timeout=self.idle_timeout,
+            write_timeout=self.write_timeout,
+            **self._conn_options,  # type: ignore[arg-type]
+        )
+        self.accepted += 1
+        self.connections[conn.peer] = conn
+        self._per_peer[host] = self._per_peer.get(host, 0) + 1
+        log.debug("accepted %s (%d open)", conn.peer, len(self.connections))
+        if (
+            self.max_connections is not None
+            and len(self.connections) >= self.max_connections
+            and self.overload is Overload.PAUSE
+        ):
+            self._full = True
+            self._update_registration()
+
+    def _refuse(
+        self, sock: socket.socket, key: PeerKey, why: str, send_message: bool = True
+    ) -> None:
+        self.rejected += 1
+        log.info("refused %s (%s)", key, why)
+        if send_message and self.refuse_message:
+            try:
+                sock.setblocking(False)
+                sock.send(self.refuse_message)
+            except OSError:
+                pass
+        sock.close()
+
+    def _release(self, conn: Connection) -> None:
+        """A connection is gone: free its slot, maybe resume accepting."""
+        if self.connections.get(conn.peer) is conn:
+            del self.connections[conn.peer]
+        host = conn.peer[0]
+        left = self._per_peer.get(host, 0) - 1
+        if left > 0:
+            self._per_peer[host] = left
+        else:
+            self._per_peer.pop(host, None)
+        log.debug("closed %s (%d open)", conn.peer, len(self.connections))
+        if self._full and (
+            self.max_connections is None or len(self.connections) < self.max_connections
+        ):
+            self._full = False
+            self._update_registration()
+        if not self.connections and self._on_drained:
+            callbacks, self._on_drained = self._on_drained, []
+            for callback in callbacks:
+                self.reactor.call_soon(callback)
+
+    def _start_backoff(self, exc: OSError) -> None:
+        self.accept_errors += 1
+        now = self.reactor.time()
+        if now - self._last_warning >= _WARN_INTERVAL:
+            self._last_warning = now
+            log.warning(
+                "accept on %s:%s failed (%s); pausing %.2f s",
+                self.host,
+                self.port,
+                exc.strerror,
+                self._backoff_delay,
+            )
+        self._backoff = self.reactor.call_later(self._backoff_delay, self._end_backoff)
+        self._backoff_delay = min(self._backoff_delay * 2, _BACKOFF_MAX)
+        self._update_registration()
+
+    def _end_backoff(self) -> None:
+        self._backoff = None
+        self._update_registration()
+
+    # -- control ---------------------------------------------------------------------
+
+    def suspend(self) -> None:
+        """Stop accepting; peers wait in the backlog.  Connections carry on."""
+        self._suspended = True
+        self._update_registration()
+
+    def resume(self) -> None:
+        """Accept again after :meth:`suspend`."""
+        self._suspended = False
+        self._update_registration()
+
+    def close(self) -> None:
+        """Stop accepting and close the listen socket; connections carry on."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._backoff is not None:
+            self._backoff.cancel()
+            self._backoff = None
+        self._update_registration()
+        self._sock.close()
+        if self in self.reactor.listeners:
+            self.reactor.listeners.remove(self)
+        if self._path:
+            _remove_stale_unix_socket(self._path)
+
+    def is_closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._closed
+
+    def shutdown(
+        self, timeout: float = 10.0, callback: Callable[[], object] | None = None
+    ) -> None:
+        """Close gracefully: stop accepting, close every connection after it
+        flushes, abort whatever is left after ``timeout`` seconds.
+
+        ``callback`` runs once the table is empty.
+        """
+        self.close()
+        if callback is not None:
+            if self.connections:
+                self._on_drained.append(callback)
+            else:
+                self.reactor.call_soon(callback)
+        if not self.connections:
+            return
+        for conn in list(self.connections.values()):
+            conn.close()
+        self.reactor.call_later(timeout, self._abort_remaining)
+
+    def _abort_remaining(self) -> None:
+        for conn in list(self.connections.values()):
+            log.info("aborting %s: still open at the shutdown deadline", conn.peer)
+            conn.abort()

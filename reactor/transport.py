@@ -1,0 +1,739 @@
+"""One TCP (or Unix stream) connection: buffers, backpressure, half-close, timers.
+
+Theory of operation.
+
+*Reading.*  The loop calls :meth:`Connection._read_ready` when the socket is
+readable.  It does one ``recv`` of at most ``read_size`` bytes (the fairness
+bound: one busy peer gets one read per loop turn), stamps the turn's time as
+the last activity and hands the bytes to the handler.  ``recv`` returning
+``b""`` is the peer's half-close: ``eof_received()`` decides whether the
+connection stays open for writing.
+
+*Delivery.*  In the common case (no framer, active mode ``True``) the bytes go
+straight to the handler's ``data_received``, a bound method cached when the
+handler is set.  With a framer (gen_tcp's ``{packet, N}``) or a bounded active
+mode, messages pass through a small queue that honours the active budget and
+holds what is not yet wanted while reading is paused.
+
+*Writing.*  ``write()`` sends at once when nothing is queued, and queues only
+what the kernel did not take; the selector watches for writability only while
+the queue is not empty, and then one ``sendmsg`` flushes many chunks.  Crossing
+the high-water mark calls ``pause_writing()``; draining below the low-water
+mark calls ``resume_writing()``.
+
+*Timers.*  The idle and write timeouts cost no heap work per read or write:
+reads and writes only store a timestamp.  Each armed timer fires at the
+earliest moment its condition could hold and, if activity moved the stamp,
+re-arms itself from the stamp (twisted's ``TimeoutMixin`` resets a delayed call
+per read; here a read is one attribute store).
+
+*Closing.*  ``close()`` stops reading and closes once the queue drains;
+``abort()`` drops the queue.  Either way the connection is only *marked*; the
+loop reaps it at the end of the turn (:meth:`Connection._finish`), which closes
+the socket, leaves the tables and calls ``connection_lost`` exactly once.
+"""
+
+from __future__ import annotations
+
+import collections
+import enum
+import itertools
+import logging
+import selectors
+import socket
+from typing import TYPE_CHECKING, Protocol
+
+from reactor.protocol import ActiveMode, Handler, PeerKey, ProtocolError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
+    from reactor.loop import Reactor
+    from reactor.timers import TimerHandle
+
+__all__ = [
+    "DEFAULT_HIGH_WATER",
+    "DEFAULT_LOW_WATER",
+    "DEFAULT_READ_SIZE",
+    "Connection",
+    "ConnectionOwner",
+    "Framer",
+    "State",
+    "WriteTimeout",
+    "normalise_address",
+]
+
+log = logging.getLogger(__name__)
+
+EVENT_READ = selectors.EVENT_READ
+EVENT_WRITE = selectors.EVENT_WRITE
+DEFAULT_READ_SIZE = 64 * 1024
+DEFAULT_HIGH_WATER = 64 * 1024
+DEFAULT_LOW_WATER = 16 * 1024
+# sendmsg() takes at most IOV_MAX buffers; Linux says 1024.
+_IOV_MAX = 1024
+_NOSIGNAL = getattr(socket, "MSG_NOSIGNAL", 0)  # SIGPIPE never kills the process
+_TRY_AGAIN = (BlockingIOError, InterruptedError)
+# Not a selector event: "unregistered for good, reaping at the end of the turn".
+_REAPING = 4
+_ids = itertools.count(1)
+
+
+class State(enum.Enum):
+    """Where a connection is in its life."""
+
+    OPEN = "open"
+    CLOSING = "closing"  # close() called: flushing, then closing
+    CLOSED = "closed"  # connection_lost has been called
+
+
+class WriteTimeout(TimeoutError):
+    """The peer did not drain the write buffer within the write timeout."""
+
+
+class Framer(Protocol):
+    """A sans-I/O decoder the transport feeds (see :mod:`reactor.framing`)."""
+
+    def feed(self, data: bytes) -> list[bytes]:
+        """Bytes in, complete messages out."""
+        ...
+
+
+class ConnectionOwner(Protocol):
+    """What a connection tells when it is gone (a listener or a connector)."""
+
+    def _release(self, conn: Connection) -> None: ...
+
+
+def normalise_address(family: int, address: object, conn_id: int = 0) -> PeerKey:
+    """Turn a socket address into a table key ``(host, port)``.
+
+    IPv4-mapped IPv6 addresses become dotted quads; IPv6 flow info and scope
+    numbers are dropped (a link-local scope stays in the host as ``%name``);
+    a Unix socket, which has no port, is keyed by its path and ``conn_id``.
+    """
+    if family == socket.AF_UNIX:
+        path = address.decode(errors="replace") if isinstance(address, bytes) else str(address)
+        return ("unix:" + path, conn_id)
+    if not isinstance(address, tuple):
+        raise TypeError(f"unexpected address {address!r}")
+    host: str = address[0]
+    port: int = address[1]
+    if family == socket.AF_INET6 and host.startswith("::ffff:") and "." in host:
+        host = host[7:]
+    return (host, port)
+
+
+class Connection:
+    """A live stream connection; implements :class:`reactor.protocol.Transport`.
+
+    Created by a listener or a connector, never by hand.  ``peer`` is the key
+    of the connection table, ``id`` a process-wide monotonic number.
+    """
+
+    __slots__ = (
+        "_active",
+        "_data_received",
+        "_eof_pending",
+        "_eof_received",
+        "_eof_sent",
+        "_events",
+        "_exc",
+        "_fd",
+        "_framer",
+        "_high",
+        "_idle_timeout",
+        "_idle_timer",
+        "_loop",
+        "_low",
+        "_notify_passive",
+        "_owner",
+        "_pending",
+        "_protocol",
+        "_read_size",
+        "_reading",
+        "_sock",
+        "_state",
+        "_wbuf",
+        "_write_progress",
+        "_write_timeout",
+        "_write_timer",
+        "_writing_paused",
+        "_wsize",
+        "bytes_in",
+        "bytes_out",
+        "created",
+        "id",
+        "last_activity",
+        "local",
+        "peer",
+    )
+
+    def __init__(
+        self,
+        loop: Reactor,
+        sock: socket.socket,
+        handler: Handler,
+        peer: PeerKey | None = None,
+        *,
+        owner: ConnectionOwner | None = None,
+        idle_timeout: float | None = None,
+        write_timeout: float | None = None,
+        read_size: int = DEFAULT_READ_SIZE,
+        high_water: int = DEFAULT_HIGH_WATER,
+        low_water: int | None = None,
+        nodelay: bool = True,
+        keepalive: bool = False,
+    ) -> None:
+        self.id = next(_ids)
+        self._loop = loop
+        self._sock = sock
+        self._fd = sock.fileno()
+        sock.setblocking(False)
+        family = sock.family
+        if family in (socket.AF_INET, socket.AF_INET6):
+            if nodelay:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if keepalive:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        self.peer = (
+            peer if peer is not None else normalise_address(family, sock.getpeername(), self.id)
+        )
+        self.local = normalise_address(family, sock.getsockname(), 0)
+        self.created = self.last_activity = loop._now
+        self.bytes_in = 0
+        self.bytes_out = 0
+        self._owner = owner
+        self._read_size = read_size
+        self._state = State.OPEN
+        self._exc: Exception | None = None
+        self._wbuf: collections.deque[bytes | memoryview] = collections.deque()
+        self._wsize = 0
+        self._writing_paused = False
+        self._high = 0
+        self._low = 0
+        self.set_write_buffer_limits(high_water, low_water)
+        self._reading = True
+        self._eof_received = False
+        self._eof_pending = False
+        self._eof_sent = False
+        self._framer: Framer | None = None
+        self._active: int = -1  # -1: deliver everything; 0: passive; N: N more
+        self._notify_passive = False
+        self._pending: collections.deque[bytes] | None = None
+        self._write_progress = 0.0
+        self._write_timeout = write_timeout
+        self._write_timer: TimerHandle | None = None
+        self._idle_timeout = idle_timeout
+        self._idle_timer: TimerHandle | None = None
+        self._protocol: Handler = handler
+        self._data_received: Callable[[bytes], object] = handler.data_received
+        self._events = EVENT_READ
+        loop._selector.register(self._fd, EVENT_READ, self)
+        loop._connections[self.id] = self
+        if idle_timeout is not None:
+            self._idle_timer = loop.call_at(self.created + idle_timeout, self._idle_check)
+        try:
+            handler.connection_made(self)
+        except Exception as exc:  # noqa: BLE001  contained: this connection only
+            self._fail(exc)
+
+    # -- figures -----------------------------------------------------------------
+
+    @property
+    def loop(self) -> Reactor:
+        """The reactor this connection runs on."""
+        return self._loop
+
+    @property
+    def state(self) -> State:
+        """OPEN, CLOSING (flushing before close) or CLOSED."""
+        return self._state
+
+    @property
+    def writing_paused(self) -> bool:
+        """True between ``pause_writing()`` and ``resume_writing()``."""
+        return self._writing_paused
+
+    def is_reading(self) -> bool:
+        """False while reading is paused (by the handler, an active mode or a close)."""
+        return bool(self._events & EVENT_READ)
+
+    def is_closing(self) -> bool:
+        """True once the connection is closing or closed."""
+        return self._state is not State.OPEN
+
+    def get_write_buffer_size(self) -> int:
+        """Bytes written but not yet handed to the kernel."""
+        return self._wsize
+
+    def get_write_buffer_limits(self) -> tuple[int, int]:
+        """``(low, high)`` water marks."""
+        return (self._low, self._high)
+
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+        """Set the water marks; ``low`` defaults to a quarter of ``high``."""
+        if high is None:
+            high = DEFAULT_HIGH_WATER if low is None else 4 * low
+        if low is None:
+            low = high // 4
+        if not 0 <= low <= high:
+            raise ValueError(f"need 0 <= low ({low}) <= high ({high})")
+        self._high = high
+        self._low = low
+        self._check_high_water()
+
+    def get_extra_info(self, name: str, default: object = None) -> object:
+        """asyncio-compatible extras: ``peername``, ``sockname``, ``socket``, ``peer``."""
+        if name == "socket":
+            return self._sock
+        if name == "peername":
+            try:
+                return self._sock.getpeername()
+            except OSError:
+                return default
+        if name == "sockname":
+            return self._sock.getsockname()
+        if name == "peer":
+            return self.peer
+        return default
+
+    def __repr__(self) -> str:
+        host, port = self.peer
+        return f"<Connection #{self.id} {host}:{port} {self._state.value}>"
+
+    # -- handlers ------------------------------------------------------------------
+
+    def get_protocol(self) -> Handler:
+        """The handler that currently owns the connection."""
+        return self._protocol
+
+    def set_protocol(self, handler: Handler) -> None:
+        """Hand the connection to ``handler``; paused state and queued output stay."""
+        self._protocol = handler
+        self._route()
+
+    def set_framer(self, framer: Framer | None) -> None:
+        """Deliver framed messages (gen_tcp's ``{packet, N}``) instead of raw bytes.
+
+        Bytes already received but not delivered stay queued as they were.
+        """
+        self._framer = framer
+        self._route()
+
+    def set_active(self, mode: ActiveMode) -> None:
+        """gen_tcp's active modes, over pause/resume reading.
+
+        ``True``: deliver every message.  ``False``: deliver nothing (reading
+        pauses).  ``"once"``: one message, then passive.  An int ``N`` adds N
+        to the budget; when it runs out, reading pauses and the handler's
+        ``passive()`` hook is called.  A message is one frame with a framer,
+        else one read.
+        """
+        self._notify_passive = False
+        if mode is True:
+            self._active = -1
+        elif mode is False:
+            self._active = 0
+        elif mode == "once":
+            self._active = 1
+        elif isinstance(mode, int):
+            self._active = max(max(self._active, 0) + mode, 0)
+            self._notify_passive = True
+            if self._active == 0:
+                self._became_passive()
+        else:
+            raise ValueError(f"bad active mode {mode!r}")
+        self._route()
+        if self._active == 0:
+            self._set_reading(False)
+        else:
+            self._set_reading(True)
+            if self._pending:
+                self._loop.call_soon(self._deliver_pending)
+
+    def _route(self) -> None:
+        """Choose how received bytes reach the handler (direct is the hot path)."""
+        if self._framer is None and self._active == -1 and not self._pending:
+            self._data_received = self._protocol.data_received
+        else:
+            if self._pending is None:
+                self._pending = collections.deque()
+            self._data_received = self._deliver
+
+    def _deliver(self, data: bytes) -> None:
+        pending = self._pending
+        assert pending is not None
+        if self._framer is None:
+            pending.append(data)
+        else:
+            pending.extend(self._framer.feed(data))
+        self._deliver_pending()
+
+    def _deliver_pending(self) -> None:
+        pending = self._pending
+        while pending and self._active and self._state is State.OPEN:
+            message = pending.popleft()
+            if self._active > 0:
+                self._active -= 1
+                if self._active == 0:  # the budget is spent: stop reading first
+                    self._set_reading(False)
+                    self._protocol.data_received(message)
+                    if self._active == 0 and self._notify_passive:
+                        self._became_passive()
+                    continue
+            self._protocol.data_received(message)
+        if not pending and self._framer is None and self._active == -1:
+            self._route()
+
+    def _became_passive(self) -> None:
+        """gen_tcp's ``{tcp_passive, Socket}``: an active-N budget ran out."""
+        if self._state is not State.OPEN:
+            return
+        passive = getattr(self._protocol, "passive", None)
+        if passive is not None:
+            passive()
+
+    # -- reading -----------------------------------------------------------------
+
+    def pause_reading(self) -> None:
+        """Stop reading; the kernel's receive window then pushes back on the peer."""
+        self._reading = False
+        self._update_events()
+
+    def resume_reading(self) -> None:
+        """Read again after :meth:`pause_reading`."""
+        self._reading = True
+        self._update_events()
+
+    def _set_reading(self, on: bool) -> None:
+        self._reading = on
+        self._update_events()
+
+    def _read_ready(self) -> None:
+        if not self._events & EVENT_READ:  # paused or closed earlier this turn
+            return
+        try:
+            data = self._sock.recv(self._read_size)
+        except _TRY_AGAIN:
+            return
+        if data:
+            self.bytes_in += len(data)
+            self.last_activity = self._loop._now
+            self._data_received(data)
+        else:
+            self._read_eof()
+
+    def _read_eof(self) -> None:
+        self._eof_received = True
+        self._update_events()
+        eof_received = getattr(self._protocol, "eof_received", None)
+        keep_open = eof_received() if eof_received is not None else None
+        if self._state is not State.OPEN:
+            return
+        if not keep_open or self._eof_sent:
+            self.close()
+
+    # -- writing -------------------------------------------------------------------
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        """Send ``data``: at once if nothing is queued, else after what is."""
+        if self._state is not State.OPEN:
+            if self._state is State.CLOSING and self._exc is None and not self._eof_pending:
+                log.debug("write to %s after close() dropped", self.peer)
+            return
+        if self._eof_pending:
+            raise RuntimeError("write() after write_eof()")
+        if not data:
+            return
+        if not self._wbuf:
+            try:
+                sent = self._sock.send(data, _NOSIGNAL)
+            except _TRY_AGAIN:
+                sent = 0
+            except OSError as exc:
+                self._fatal(exc)
+                return
+            if sent:
+                self.bytes_out += sent
+                self.last_activity = self._loop._now
+                if sent == len(data):
+                    return
+            rest = memoryview(data)[sent:] if sent else data
+        else:
+            rest = data
+        if not isinstance(rest, bytes) and not (
+            isinstance(rest, memoryview) and isinstance(rest.obj, bytes)
+        ):
+            rest = bytes(rest)  # a mutable buffer may change after write() returns
+        self._queue(rest)
+
+    def writelines(self, chunks: Iterable[bytes | bytearray | memoryview]) -> None:
+        """Write each chunk in order, joined into one send where possible."""
+        self.write(b"".join(chunks))
+
+    def _queue(self, data: bytes | memoryview) -> None:
+        was_empty = not self._wbuf
+        self._wbuf.append(data)
+        self._wsize += len(data)
+        if was_empty:
+            self._write_progress = self._loop._now
+            self._update_events()
+            if self._write_timeout is not None and self._write_timer is None:
+                self._write_timer = self._loop.call_at(
+                    self._write_progress + self._write_timeout, self._write_check
+                )
+        self._check_high_water()
+
+    def _check_high_water(self) -> None:
+        if self._wsize > self._high and not self._writing_paused:
+            self._writing_paused = True
+            pause = getattr(self._protocol, "pause_writing", None)
+            if pause is not None:
+                pause()
+
+    def _write_ready(self) -> None:
+        buf = self._wbuf
+        if not buf:
+            self._update_events()
+            return
+        try:
+            if len(buf) == 1:
+                sent = self._sock.send(buf[0], _NOSIGNAL)
+            else:
+                sent = self._sock.sendmsg(itertools.islice(buf, _IOV_MAX), (), _NOSIGNAL)
+        except _TRY_AGAIN:
+            return
+        self._wsize -= sent
+        self.bytes_out += sent
+        self.last_activity = self._write_progress = self._loop._now
+        while sent:
+            chunk = buf[0]
+            size = len(chunk)
+            if sent >= size:
+                buf.popleft()
+                sent -= size
+            else:
+                buf[0] = memoryview(chunk)[sent:]
+                break
+        if self._writing_paused and self._wsize <= self._low:
+            self._writing_paused = False
+            resume = getattr(self._protocol, "resume_writing", None)
+            if resume is not None:
+                resume()
+        if not buf:
+            self._drained()
+
+    def _drained(self) -> None:
+        self._update_events()
+        if self._eof_pending and not self._eof_sent:
+            self._shutdown_write()
+        if self._state is State.CLOSING:
+            self._schedule_finish()
+
+    def can_write_eof(self) -> bool:
+        """True: TCP and Unix stream sockets can half-close."""
+        return True
+
+    def write_eof(self) -> None:
+        """Half-close: shut the write side once the queue has drained."""
+        if self._state is not State.OPEN or self._eof_pending:
+            return
+        self._eof_pending = True
+        if not self._wbuf:
+            self._shutdown_write()
+
+    def _shutdown_write(self) -> None:
+        self._eof_sent = True
+        try:
+            self._sock.shutdown(socket.SHUT_WR)
+        except OSError as exc:
+            self._fatal(exc)
+            return
+        if self._eof_received:  # both directions are done
+            self.close()
+
+    # -- closing -------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Stop reading, flush what was written, then close."""
+        if self._state is not State.OPEN:
+            return
+        self._state = State.CLOSING
+        self._update_events()
+        if not self._wbuf:
+            self._schedule_finish()
+
+    def abort(self) -> None:
+        """Close now; whatever is still queued is dropped."""
+        self._abort(None)
+
+    def _abort(self, exc: Exception | None) -> None:
+        if self._state is State.CLOSED:
+            return
+        if self._exc is None:
+            self._exc = exc
+        self._wbuf.clear()
+        self._wsize = 0
+        if self._state is State.OPEN:
+            self._state = State.CLOSING
+        self._update_events()
+        self._schedule_finish()
+
+    def _fatal(self, exc: Exception) -> None:
+        """A socket error: the connection is lost with ``exc``."""
+        log.debug("connection %s lost: %s", self.peer, exc)
+        self._abort(exc)
+
+    def _fail(self, exc: BaseException) -> None:
+        """The loop caught ``exc`` from this connection's I/O or handler."""
+        if not isinstance(exc, Exception):
+            raise exc
+        if isinstance(exc, ProtocolError):  # the peer broke the protocol
+            log.info("closing %s: %s", self.peer, exc)
+        elif isinstance(exc, OSError):  # resets are routine
+            log.debug("closing %s: %s", self.peer, exc)
+        else:  # a bug in a handler: loud, but contained to this connection
+            log.error("handler failed for %s", self.peer, exc_info=exc)
+        self._abort(exc)
+
+    def _schedule_finish(self) -> None:
+        if not self._events & _REAPING:
+            if self._events:
+                self._loop._selector.unregister(self._fd)
+            self._events = _REAPING
+            self._loop._closing.append(self)
+
+    def _finish(self) -> None:
+        """Reap: close the socket, leave the tables, call connection_lost once."""
+        if self._state is State.CLOSED:
+            return
+        self._state = State.CLOSED
+        for timer in (self._idle_timer, self._write_timer):
+            if timer is not None:
+                timer.cancel()
+        self._idle_timer = self._write_timer = None
+        if self._exc is None and not self._eof_received:
+            _drain_unread(self._sock)
+        self._sock.close()
+        self._loop._connections.pop(self.id, None)
+        if self._owner is not None:
+            self._owner._release(self)
+        try:
+            self._protocol.connection_lost(self._exc)
+        except Exception as exc:  # noqa: BLE001  a handler bug must not stop the reap
+            self._loop.call_exception_handler(
+                {"message": "connection_lost failed", "exception": exc, "peer": self.peer}
+            )
+
+    # -- selector registration ------------------------------------------------------
+
+    def _update_events(self) -> None:
+        events = self._events
+        if events & _REAPING:
+            return
+        wanted = EVENT_WRITE if self._wbuf else 0
+        if self._reading and not self._eof_received and self._state is State.OPEN:
+            wanted |= EVENT_READ
+        if wanted == events:
+            return
+        selector = self._loop._selector
+        if not events:
+            selector.register(self._fd, wanted, self)
+        elif not wanted:
+            selector.unregister(self._fd)
+        else:
+            selector.modify(self._fd, wanted, self)
+        self._events = wanted
+
+    # -- timers ---------------------------------------------------------------------------
+
+    def set_idle_timeout(self, seconds: float | None) -> None:
+        """Close (via the handler's ``timeout()`` hook) after ``seconds`` without I/O."""
+        self._idle_timeout = seconds
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+            self._idle_timer = None
+        if seconds is not None and self._state is not State.CLOSED:
+            self._idle_timer = self._loop.call_at(self.last_activity + seconds, self._idle_check)
+
+    def _idle_check(self) -> None:
+        self._idle_timer = None
+        timeout = self._idle_timeout
+        if timeout is None or self._state is State.CLOSED:
+            return
+        due = self.last_activity + timeout
+        if self._loop._now < due:  # there was activity: re-arm from the stamp
+            self._idle_timer = self._loop.call_at(due, self._idle_check)
+            return
+        hook = getattr(self._protocol, "timeout", None)
+        try:
+            if hook is not None:
+                hook()
+            else:
+                self.close()
+        except Exception as exc:  # noqa: BLE001  contained like any handler failure
+            self._fail(exc)
+        if self._state is State.OPEN and self._idle_timer is None:
+            self._idle_timer = self._loop.call_at(self._loop._now + timeout, self._idle_check)
+
+    def set_write_timeout(self, seconds: float | None) -> None:
+        """Abort when queued output makes no progress for ``seconds``."""
+        self._write_timeout = seconds
+        if seconds is not None and self._wbuf and self._write_timer is None:
+            self._write_timer = self._loop.call_at(
+                self._write_progress + seconds, self._write_check
+            )
+
+    def _write_check(self) -> None:
+        self._write_timer = None
+        timeout = self._write_timeout
+        if timeout is None or not self._wbuf or self._state is State.CLOSED:
+            return
+        due = self._write_progress + timeout
+        if self._loop._now < due:
+            self._write_timer = self._loop.call_at(due, self._write_check)
+            return
+        log.info("aborting %s: %d bytes not drained in %.3g s", self.peer, self._wsize, timeout)
+        self._abort(WriteTimeout(f"{self._wsize} bytes not drained in {timeout:g} s"))
+
+    # -- socket options ----------------------------------------------------------------
+
+    def set_nodelay(self, enabled: bool = True) -> None:
+        """TCP_NODELAY (on by default): send small writes without waiting (no Nagle)."""
+        if self._sock.family in (socket.AF_INET, socket.AF_INET6):
+            self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, int(enabled))
+
+    def set_keepalive(
+        self,
+        enabled: bool = True,
+        idle: int | None = None,
+        interval: int | None = None,
+        count: int | None = None,
+    ) -> None:
+        """TCP keepalive: probe a silent peer after ``idle`` s, every ``interval`` s,
+        giving up after ``count`` unanswered probes (Linux option names)."""
+        sock = self._sock
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, int(enabled))
+        for name, value in (
+            ("TCP_KEEPIDLE", idle),
+            ("TCP_KEEPINTVL", interval),
+            ("TCP_KEEPCNT", count),
+        ):
+            option = getattr(socket, name, None)
+            if value is not None and option is not None:
+                sock.setsockopt(socket.IPPROTO_TCP, option, value)
+
+
+def _drain_unread(sock: socket.socket) -> None:
+    """Read what the peer sent and we never read, so close() sends FIN, not RST.
+
+    Closing a socket with unread input makes the kernel reset the connection,
+    which can destroy our own last bytes still in flight to the peer.
+    """
+    for _ in range(4):
+        try:
+            if not sock.recv(65536):
+                return
+        except OSError:
+            return
