@@ -322,6 +322,8 @@ class FramedHandler(BaseHandler):
     messages), else the handler decodes each read itself.
     """
 
+    __slots__ = ("_decode_here", "framer")
+
     packet: PacketType = 4
     """The default ``{packet, ...}`` when no framer is given."""
 
@@ -333,6 +335,7 @@ class FramedHandler(BaseHandler):
             framer if framer is not None else make_framer(self.packet, self.max_size)
         )
         self._decode_here = True
+        self.transport = None
 
     def connection_made(self, transport: Transport) -> None:
         """Keep the transport and install the framer on it if it can frame."""
