@@ -1,0 +1,1 @@
+"""Peer servers the benchmark runs against selreactor, one process each."""

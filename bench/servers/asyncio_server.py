@@ -1,0 +1,89 @@
+"""asyncio and uvloop peers: the Protocol API or streams, echo/HTTP/RESP."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import socket
+from typing import TYPE_CHECKING, cast
+
+from bench.servers.minimal import responder_factory
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+CHUNK = 65536
+
+
+class EchoProtocol(asyncio.Protocol):
+    transport: asyncio.Transport
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast("asyncio.Transport", transport)
+
+    def data_received(self, data: bytes) -> None:
+        self.transport.write(data)
+
+
+class ResponderProtocol(asyncio.Protocol):
+    transport: asyncio.Transport
+
+    def __init__(self, feed: Callable[[bytes], bytes]) -> None:
+        self.feed = feed
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast("asyncio.Transport", transport)
+
+    def data_received(self, data: bytes) -> None:
+        out = self.feed(data)
+        if out:
+            self.transport.write(out)
+
+
+async def serve(args: argparse.Namespace) -> None:
+    loop = asyncio.get_running_loop()
+    make = responder_factory(args.proto)
+    server: asyncio.Server
+    if args.api == "streams":
+
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            feed = make() if make is not None else None
+            try:
+                while data := await reader.read(CHUNK):
+                    writer.write(feed(data) if feed is not None else data)
+                    await writer.drain()
+            except ConnectionError:
+                pass
+            finally:
+                writer.close()
+
+        server = await asyncio.start_server(handle, args.host, args.port, backlog=4096)
+    else:
+
+        def protocol() -> asyncio.Protocol:
+            return EchoProtocol() if make is None else ResponderProtocol(make())
+
+        server = await loop.create_server(protocol, args.host, args.port, backlog=4096)
+    for sock in server.sockets:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    await server.serve_forever()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="asyncio/uvloop peer server")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--proto", choices=("echo", "http", "resp"), default="echo")
+    parser.add_argument("--api", choices=("protocol", "streams"), default="protocol")
+    parser.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio")
+    args = parser.parse_args()
+    if args.loop == "uvloop":
+        import uvloop
+
+        uvloop.run(serve(args))
+    else:
+        asyncio.run(serve(args))
+
+
+if __name__ == "__main__":
+    main()
