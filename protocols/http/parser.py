@@ -1,0 +1,427 @@
+"""A sans-I/O HTTP/1.1 request parser: bytes in, events out.
+
+Theory of operation.  :meth:`RequestParser.feed` appends bytes;
+:meth:`RequestParser.next_event` returns the next complete event or
+:data:`NEED_DATA`.  One request is always the sequence::
+
+    RequestHead  Data*  EndOfMessage
+
+and pipelined requests simply follow one another in the buffer: after the
+``EndOfMessage`` of a keep-alive request the parser is ready for the next
+head, so a caller that wants to answer in order pulls one request, answers
+it, and only then pulls the next.  After a request that ends the connection
+(``Connection: close``, or HTTP/1.0 without ``keep-alive``) the parser stops
+and ignores whatever follows.
+
+The buffer is the caller's ``bytes`` object itself while it is consumed in
+place (the common case: one read holds whole requests), and becomes a
+``bytearray`` only when a request is split across reads.  The search for the
+end of a head resumes where the last one stopped, so a peer that trickles a
+head byte by byte costs linear, not quadratic, work.
+
+Every fault of the peer raises an :class:`HTTPError` subclass carrying the
+status code to answer with; after one the parser is unusable and the
+connection should be closed.  Deliberate limits: lines must end in CRLF
+(bare LF is refused, as are obsolete line folds), and ``chunked`` is the only
+transfer coding understood.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+
+from protocols.http.events import (
+    NEED_DATA,
+    BadRequest,
+    BodyTooLarge,
+    Data,
+    EndOfMessage,
+    Event,
+    Headers,
+    HeaderTooLarge,
+    HTTPError,
+    Limits,
+    NeedData,
+    RequestHead,
+    UnsupportedTransferCoding,
+    UnsupportedVersion,
+)
+
+__all__ = ["RequestParser"]
+
+_END = EndOfMessage()  # shared by every request without trailers (never mutated)
+
+
+class _State(enum.Enum):
+    HEAD = enum.auto()
+    BODY = enum.auto()
+    CHUNK_SIZE = enum.auto()
+    CHUNK_DATA = enum.auto()
+    CHUNK_END = enum.auto()
+    TRAILERS = enum.auto()
+    END = enum.auto()  # body complete, EndOfMessage not yet returned
+    CLOSED = enum.auto()  # the connection ends after this request
+    ERROR = enum.auto()
+
+
+_TCHARS = r"[-!#$%&'*+.^_`|~0-9A-Za-z]+"
+_REQUEST_LINE = re.compile(rf"({_TCHARS}) ([\x21-\x7e]+) HTTP/([0-9])\.([0-9])")
+_FIELD = re.compile(rf"({_TCHARS}):[ \t]*(.*?)[ \t]*")
+# Control characters other than HTAB, CR and LF; CR and LF are checked by count.
+_CTL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CTL_BYTES = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
+_HEX = re.compile(rb"[0-9A-Fa-f]{1,16}")
+_DIGITS = re.compile(r"[0-9]{1,18}")
+
+
+class RequestParser:
+    """Parses the requests of one connection; see the module docstring."""
+
+    __slots__ = (
+        "_body_seen",
+        "_buf",
+        "_error",
+        "_head",
+        "_limits",
+        "_pos",
+        "_remaining",
+        "_scanned",
+        "_state",
+    )
+
+    def __init__(self, limits: Limits | None = None) -> None:
+        self._limits = Limits() if limits is None else limits
+        self._buf: bytes | bytearray = b""
+        self._pos = 0
+        self._scanned = 0  # bytes after _pos known not to start the head's end
+        self._state = _State.HEAD
+        self._remaining = 0  # body or chunk bytes still expected
+        self._body_seen = 0
+        self._head: RequestHead | None = None
+        self._error: HTTPError | None = None
+
+    # -- input -------------------------------------------------------------------
+
+    def feed(self, data: bytes) -> None:
+        """Append bytes from the peer (ignored once the connection must close)."""
+        if self._state is _State.CLOSED or not data:
+            return
+        buf = self._buf
+        pos = self._pos
+        if pos >= len(buf):
+            self._buf = data
+            self._pos = 0
+        elif isinstance(buf, bytearray):
+            if pos:
+                del buf[:pos]
+                self._pos = 0
+            buf += data
+        else:
+            grown = bytearray(memoryview(buf)[pos:])
+            grown += data
+            self._buf = grown
+            self._pos = 0
+
+    @property
+    def buffered(self) -> int:
+        """Bytes received and not yet returned as events."""
+        return len(self._buf) - self._pos
+
+    @property
+    def idle(self) -> bool:
+        """True between requests with nothing buffered."""
+        return self._state is _State.HEAD and self._pos >= len(self._buf)
+
+    @property
+    def in_head(self) -> bool:
+        """True while a request's head has started but is incomplete."""
+        return self._state is _State.HEAD and self._pos < len(self._buf)
+
+    @property
+    def closed(self) -> bool:
+        """True after the last request of a connection that must close."""
+        return self._state is _State.CLOSED
+
+    @property
+    def current(self) -> RequestHead | None:
+        """The head of the request being read, if any."""
+        return self._head
+
+    # -- output ------------------------------------------------------------------
+
+    def next_event(self) -> Event | NeedData:
+        """The next complete event, or :data:`NEED_DATA`.
+
+        Raises an :class:`HTTPError` subclass on a fault of the peer; after
+        that every call raises it again.
+        """
+        state = self._state
+        try:
+            if state is _State.HEAD:
+                return self._next_head()
+            if state is _State.BODY:
+                return self._next_body()
+            if state is _State.END:
+                return self._finish(_END)
+            if state is _State.ERROR:
+                assert self._error is not None
+                raise self._error
+            if state is _State.CLOSED:
+                return NEED_DATA
+            return self._next_chunked()
+        except HTTPError as exc:
+            self._state = _State.ERROR
+            self._error = exc
+            raise
+
+    def _finish(self, event: EndOfMessage) -> EndOfMessage:
+        head = self._head
+        self._head = None
+        if head is not None and head.keep_alive:
+            self._state = _State.HEAD
+        else:
+            self._state = _State.CLOSED
+            self._buf = b""
+            self._pos = 0
+        return event
+
+    def _next_head(self) -> RequestHead | NeedData:
+        buf = self._buf
+        pos = self._pos
+        # Tolerate empty lines before a request line (RFC 9112, section 2.2).
+        while buf.startswith(b"\r\n", pos):
+            pos += 2
+        self._pos = pos
+        end = buf.find(b"\r\n\r\n", pos + self._scanned)
+        if end < 0:
+            pending = len(buf) - pos
+            limits = self._limits
+            if pending > limits.max_head:
+                raise HeaderTooLarge(f"request head over {limits.max_head} bytes")
+            if (
+                pending > limits.max_request_line
+                and buf.find(b"\r\n", pos, pos + limits.max_request_line + 2) < 0
+            ):
+                raise HeaderTooLarge(f"request line over {limits.max_request_line} bytes")
+            self._scanned = max(0, pending - 3)
+            return NEED_DATA
+        self._scanned = 0
+        self._pos = end + 4
+        head = self._parse_head(buf[pos:end].decode("latin-1"))
+        self._head = head
+        if head.chunked:
+            self._state = _State.CHUNK_SIZE
+        elif head.content_length:
+            self._state = _State.BODY
+            self._remaining = head.content_length
+        else:
+            self._state = _State.END
+        self._body_seen = 0
+        return head
+
+    def _parse_head(self, text: str) -> RequestHead:
+        lines = _split_section(text, self._limits, "request head")
+        method, target, version = self._request_line(lines[0])
+        fields: list[tuple[str, str]] = []
+        length: str | None = None
+        codings: str | None = None
+        connection: str | None = None
+        expect = False
+        hosts = 0
+        field = _FIELD.fullmatch
+        for i in range(1, len(lines)):
+            fm = field(lines[i])
+            if fm is None:
+                raise BadRequest("malformed header field")
+            name = fm[1].lower()
+            value = fm[2]
+            fields.append((name, value))
+            if name == "host":
+                hosts += 1
+            elif name == "content-length":
+                length = value if length is None else f"{length},{value}"
+            elif name == "transfer-encoding":
+                codings = value if codings is None else f"{codings},{value}"
+            elif name == "connection":
+                connection = value if connection is None else f"{connection},{value}"
+            elif name == "expect":
+                expect = expect or value.lower() == "100-continue"
+        if hosts > 1 or (hosts == 0 and version == "1.1"):
+            raise BadRequest("an HTTP/1.1 request needs exactly one Host field")
+        content_length, chunked = self._framing(version, length, codings)
+        return RequestHead(
+            method,
+            target,
+            version,
+            Headers._trusted(fields),
+            keep_alive=_keep_alive(version, connection),
+            expect_continue=expect and version == "1.1",
+            content_length=content_length,
+            chunked=chunked,
+        )
+
+    def _request_line(self, line: str) -> tuple[str, str, str]:
+        if len(line) > self._limits.max_request_line:
+            raise HeaderTooLarge(f"request line over {self._limits.max_request_line} bytes")
+        m = _REQUEST_LINE.fullmatch(line)
+        if m is None:
+            raise BadRequest("malformed request line")
+        method, target, major, minor = m.groups()
+        if major != "1":
+            raise UnsupportedVersion(f"HTTP/{major}.{minor} is not supported")
+        return method, target, "1.0" if minor == "0" else "1.1"
+
+    def _framing(self, version: str, length: str | None, codings: str | None) -> tuple[int, bool]:
+        """``(content_length, chunked)`` from the framing fields (RFC 9112, 6.3)."""
+        if codings is None:
+            return (0 if length is None else self._content_length(length)), False
+        if length is not None:
+            raise BadRequest("both Content-Length and Transfer-Encoding")
+        if version == "1.0":
+            raise BadRequest("Transfer-Encoding in an HTTP/1.0 request")
+        names = [c.strip().lower() for c in codings.split(",")]
+        for name in names:
+            if name != "chunked":
+                if not name:
+                    raise BadRequest("empty transfer coding")
+                raise UnsupportedTransferCoding(f"transfer coding {name!r}")
+        if len(names) > 1:
+            raise BadRequest("chunked applied more than once")
+        return 0, True
+
+    def _content_length(self, value: str) -> int:
+        # Repeated or listed values are accepted only when all agree.
+        values = {v.strip() for v in value.split(",")}
+        if len(values) != 1:
+            raise BadRequest("conflicting Content-Length values")
+        text = values.pop()
+        if _DIGITS.fullmatch(text) is None:
+            if text.isascii() and text.isdigit():
+                raise BodyTooLarge("Content-Length beyond any limit")
+            raise BadRequest("malformed Content-Length")
+        length = int(text)
+        if length > self._limits.max_body:
+            raise BodyTooLarge(f"body of {length} bytes over {self._limits.max_body}")
+        return length
+
+    def _take(self, n: int) -> bytes:
+        pos = self._pos
+        self._pos = pos + n
+        chunk = self._buf[pos : pos + n]
+        return chunk if type(chunk) is bytes else bytes(chunk)
+
+    def _next_body(self) -> Data | NeedData:
+        available = len(self._buf) - self._pos
+        if not available:
+            return NEED_DATA
+        n = min(available, self._remaining)
+        self._remaining -= n
+        if not self._remaining:
+            self._state = _State.END
+        return Data(self._take(n))
+
+    def _next_chunked(self) -> Data | EndOfMessage | NeedData:
+        while True:
+            state = self._state
+            buf = self._buf
+            pos = self._pos
+            if state is _State.CHUNK_SIZE:
+                if not self._chunk_size_line():
+                    return NEED_DATA
+            elif state is _State.CHUNK_DATA:
+                available = len(buf) - pos
+                if not available:
+                    return NEED_DATA
+                n = min(available, self._remaining)
+                self._remaining -= n
+                if not self._remaining:
+                    self._state = _State.CHUNK_END
+                return Data(self._take(n))
+            elif state is _State.CHUNK_END:
+                if len(buf) - pos < 2:
+                    return NEED_DATA
+                if not buf.startswith(b"\r\n", pos):
+                    raise BadRequest("chunk data not followed by CRLF")
+                self._pos = pos + 2
+                self._state = _State.CHUNK_SIZE
+            else:  # TRAILERS
+                return self._next_trailers()
+
+    def _chunk_size_line(self) -> bool:
+        """Consume a chunk size line; false if it is not complete yet."""
+        limits = self._limits
+        buf = self._buf
+        pos = self._pos
+        end = buf.find(b"\r\n", pos, pos + limits.max_chunk_line)
+        if end < 0:
+            if len(buf) - pos >= limits.max_chunk_line:
+                raise BadRequest(f"chunk size line over {limits.max_chunk_line} bytes")
+            return False
+        size = _chunk_size(bytes(buf[pos:end]))
+        self._pos = end + 2
+        if size == 0:
+            self._state = _State.TRAILERS
+            return True
+        if self._body_seen + size > limits.max_body:
+            raise BodyTooLarge(f"chunked body over {limits.max_body} bytes")
+        self._body_seen += size
+        self._remaining = size
+        self._state = _State.CHUNK_DATA
+        return True
+
+    def _next_trailers(self) -> EndOfMessage | NeedData:
+        buf = self._buf
+        pos = self._pos
+        if len(buf) - pos < 2:
+            return NEED_DATA
+        if buf.startswith(b"\r\n", pos):
+            self._pos = pos + 2
+            return self._finish(_END)
+        end = buf.find(b"\r\n\r\n", pos)
+        limits = self._limits
+        if end < 0:
+            if len(buf) - pos > limits.max_head:
+                raise HeaderTooLarge(f"trailer section over {limits.max_head} bytes")
+            return NEED_DATA
+        self._pos = end + 4
+        lines = _split_section(buf[pos:end].decode("latin-1"), limits, "trailer section")
+        fields: list[tuple[str, str]] = []
+        for line in lines:
+            fm = _FIELD.fullmatch(line)
+            if fm is None:
+                raise BadRequest("malformed trailer field")
+            fields.append((fm[1].lower(), fm[2]))
+        return self._finish(EndOfMessage(Headers._trusted(fields)))
+
+
+def _split_section(text: str, limits: Limits, what: str) -> list[str]:
+    """The lines of a head (or trailer section), checked against the limits."""
+    if len(text) > limits.max_head:
+        raise HeaderTooLarge(f"{what} over {limits.max_head} bytes")
+    lines = text.split("\r\n")
+    count = len(lines) - 1
+    if count > limits.max_headers:
+        raise HeaderTooLarge(f"more than {limits.max_headers} fields in {what}")
+    if text.count("\r") != count or text.count("\n") != count:
+        raise BadRequest(f"bare CR or LF in {what}")
+    if _CTL.search(text) is not None:
+        raise BadRequest(f"control character in {what}")
+    return lines
+
+
+def _keep_alive(version: str, connection: str | None) -> bool:
+    if connection is None:
+        return version == "1.1"
+    options = {t.strip().lower() for t in connection.split(",")}
+    if "close" in options:
+        return False
+    return version == "1.1" or "keep-alive" in options
+
+
+def _chunk_size(line: bytes) -> int:
+    size_text, _, ext = line.partition(b";")
+    size_text = size_text.rstrip(b" \t")
+    if _HEX.fullmatch(size_text) is None or _CTL_BYTES.search(ext) is not None:
+        raise BadRequest("malformed chunk size line")
+    return int(size_text, 16)

@@ -1,0 +1,524 @@
+"""The HTTP/1.1 handler: the parser and writer driven by a transport.
+
+Theory of operation.  Bytes go into the :class:`RequestParser`; the handler
+pulls events and answers each request before it pulls the next, so
+pipelined requests are answered in order.  A request is handed to the
+application when its body is complete; the response is written at once, or,
+for a streamed body, chunk by chunk while the transport accepts more.
+
+Nothing else is read while a response streams, while the write buffer is
+above its high-water mark, or while a batch of pipelined requests waits for
+its next turn: reading pauses, so the kernel's window pushes back on a peer
+that sends faster than it reads.
+
+Fairness: one read may hold hundreds of pipelined requests.  The handler
+answers at most ``pipeline_budget`` of them, then yields with
+``loop.call_soon`` and carries on next turn; a connection with work queued is
+busy, so no idle timer reaps it.
+
+Timers.  The header deadline (the slowloris defence) is armed only when a
+read leaves a head incomplete, and cancelled when the head completes, so a
+request that arrives in one read costs no timer at all.  The keep-alive idle
+timer is one timer per connection that re-arms itself from the last
+activity when it fires, never per request.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from protocols.http.app import App, Request, Response, default_app
+from protocols.http.events import NEED_DATA, Data, HTTPError, Limits, RequestHead
+from protocols.http.parser import RequestParser
+from protocols.http.writer import CONTINUE, ResponseWriter, date_line, status_line
+from reactor.protocol import BaseHandler
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from reactor.protocol import EventLoop, Factory, PeerKey, TimerHandle, Transport
+
+__all__ = ["HTTPConfig", "HTTPHandler", "HTTPPlugin", "current_date", "plugin"]
+
+log = logging.getLogger(__name__)
+
+_TEXT = [("Content-Type", "text/plain; charset=utf-8")]
+
+_date_second = -1
+_date = b""
+
+
+def current_date() -> bytes:
+    """The ``Date`` line, formatted at most once per second."""
+    global _date_second, _date
+    now = time.time()
+    second = int(now)
+    if second != _date_second:
+        _date = date_line(second)
+        _date_second = second
+    return _date
+
+
+class HTTPConfig:
+    """Limits and timeouts shared by the connections of one listener."""
+
+    __slots__ = (
+        "header_timeout",
+        "keepalive_timeout",
+        "limits",
+        "pipeline_budget",
+        "stream_budget",
+    )
+
+    def __init__(
+        self,
+        *,
+        limits: Limits | None = None,
+        header_timeout: float = 10.0,
+        keepalive_timeout: float = 15.0,
+        pipeline_budget: int = 32,
+        stream_budget: int = 16,
+    ) -> None:
+        self.limits = Limits() if limits is None else limits
+        self.header_timeout = header_timeout
+        self.keepalive_timeout = keepalive_timeout
+        self.pipeline_budget = pipeline_budget
+        self.stream_budget = stream_budget
+
+
+class HTTPHandler(BaseHandler):
+    """Serves one connection with an :class:`App`."""
+
+    __slots__ = (
+        "_body",
+        "_closed",
+        "_config",
+        "_eof",
+        "_head",
+        "_header_timer",
+        "_idle_timer",
+        "_parser",
+        "_paused_reading",
+        "_scheduled",
+        "_stream",
+        "_work_at",
+        "_writer",
+        "_writing_paused",
+        "app",
+        "peer",
+    )
+
+    def __init__(self, app: App, config: HTTPConfig, peer: PeerKey) -> None:
+        self.app = app
+        self.peer = peer
+        self._config = config
+        self._parser = RequestParser(config.limits)
+        self._writer = ResponseWriter()
+        self._head: RequestHead | None = None
+        self._body: list[bytes] = []
+        self._stream: Iterator[bytes] | None = None
+        self._writing_paused = False
+        self._paused_reading = False
+        self._scheduled: TimerHandle | None = None
+        self._header_timer: TimerHandle | None = None
+        self._idle_timer: TimerHandle | None = None
+        self._work_at = 0.0
+        self._eof = False
+        self._closed = False
+
+    # -- transport callbacks -----------------------------------------------------
+
+    def connection_made(self, transport: Transport) -> None:
+        self.transport = transport
+        loop = transport.loop
+        self._work_at = loop.time()
+        if self._config.keepalive_timeout > 0:
+            self._idle_timer = loop.call_later(self._config.keepalive_timeout, self._idle_check)
+
+    def data_received(self, data: bytes) -> None:
+        if self._closed:
+            return
+        self._parser.feed(data)
+        if not self._blocked():
+            self._process()
+
+    def eof_received(self) -> bool | None:
+        self._eof = True
+        if self._busy():
+            return True  # answer what was asked before the half-close
+        self._shutdown()
+        return None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._closed = True
+        self._cancel_timers()
+        self._end_stream()
+        self.transport = None
+
+    def pause_writing(self) -> None:
+        self._writing_paused = True
+
+    def resume_writing(self) -> None:
+        self._writing_paused = False
+        if self.transport is not None and not self._closed and self._scheduled is None:
+            self._scheduled = self.transport.loop.call_soon(self._resume)
+
+    def timeout(self) -> None:
+        # The transport's own idle timeout: a connection with work is not idle.
+        if not self._busy() and self.transport is not None:
+            self._shutdown()
+
+    # -- the request cycle ---------------------------------------------------------
+
+    def _blocked(self) -> bool:
+        return self._stream is not None or self._writing_paused or self._scheduled is not None
+
+    def _busy(self) -> bool:
+        return (
+            self._stream is not None
+            or self._scheduled is not None
+            or (self._writing_paused and self._parser.buffered > 0)
+        )
+
+    def _resume(self) -> None:
+        self._scheduled = None
+        if self._closed or self.transport is None:
+            return
+        self._work_at = self.transport.loop.time()
+        if self._stream is not None and not self._pump():
+            return
+        if not self._closed and not self._writing_paused:
+            self._process()
+
+    def _process(self) -> None:
+        """Answer buffered requests, at most a budget of them this turn."""
+        transport = self.transport
+        assert transport is not None
+        parser = self._parser
+        budget = self._config.pipeline_budget
+        while True:
+            try:
+                event = parser.next_event()
+            except HTTPError as exc:
+                self._fail(exc)
+                return
+            if event is NEED_DATA:
+                break
+            if type(event) is RequestHead:
+                if not self._start_request(event):
+                    return
+            elif type(event) is Data:
+                self._body.append(event.data)
+            else:
+                self._finish_request()
+                if self._closed:
+                    return
+                if self._stream is not None or self._writing_paused:
+                    # resume_writing() or the end of the stream carries on.
+                    self._pause_reading()
+                    return
+                budget -= 1
+                if not budget:
+                    if parser.buffered:
+                        self._pause_reading()
+                        self._scheduled = transport.loop.call_soon(self._resume)
+                        return
+                    break
+        self._idle_again()
+
+    def _idle_again(self) -> None:
+        """Everything buffered is answered: read on, and watch a partial head."""
+        self._resume_reading()
+        if self._parser.in_head:
+            if self._header_timer is None and self._config.header_timeout > 0:
+                assert self.transport is not None
+                self._header_timer = self.transport.loop.call_later(
+                    self._config.header_timeout, self._header_expired
+                )
+        elif self._eof:
+            self._shutdown()
+
+    def _start_request(self, head: RequestHead) -> bool:
+        """A head arrived; false if the connection is being closed."""
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+        self._head = head
+        if head.expect_continue:
+            transport = self.transport
+            assert transport is not None
+            if self.app.accepts(head.method, Request(head).path):
+                transport.write(CONTINUE)
+            else:
+                # Answer without reading the body, which the peer then never
+                # sends; the connection cannot carry another request after it.
+                response = self._call_app(Request(head, b"", transport))
+                self._send(head, response, close=True)
+                return False
+        return True
+
+    def _finish_request(self) -> None:
+        head = self._head
+        assert head is not None
+        self._head = None
+        body = self._body
+        if body:
+            data = body[0] if len(body) == 1 else b"".join(body)
+            self._body = []
+        else:
+            data = b""
+        self._send(head, self._call_app(Request(head, data, self.transport)))
+
+    def _call_app(self, request: Request) -> Response:
+        try:
+            return self.app(request)
+        except Exception:  # the application's bug: answer 500, keep serving others
+            log.exception("application failed for %s on %r", self.peer, request)
+            return Response(500, [*_TEXT, ("Connection", "close")], b"Internal Server Error\n")
+
+    def _send(self, head: RequestHead, response: Response, *, close: bool = False) -> None:
+        transport = self.transport
+        assert transport is not None
+        writer = self._writer
+        prepared = response.prepared
+        body = response.body
+        if prepared is not None and not close:
+            assert isinstance(body, bytes)
+            transport.write(writer.prepared(head, prepared, body, current_date()))
+        elif isinstance(body, (bytes, bytearray, memoryview)):
+            transport.write(
+                writer.response(
+                    head,
+                    response.status,
+                    response.headers,
+                    bytes(body),
+                    current_date(),
+                    close=close,
+                )
+            )
+        else:
+            try:
+                length = response.content_length
+            except ValueError:
+                log.exception("invalid Content-Length from the application for %s", self.peer)
+                transport.abort()
+                self._closed = True
+                return
+            transport.write(
+                writer.start(
+                    head, response.status, response.headers, current_date(), length=length
+                )
+            )
+            self._stream = iter(body)
+            if head.method == "HEAD":  # the head says it all; never run the producer
+                self._finish_stream()
+            else:
+                self._pump()
+            return
+        if writer.must_close or close:
+            self._shutdown()
+
+    def _pump(self) -> bool:
+        """Write chunks of the streamed body until the transport pushes back.
+
+        True once the body is complete (or the connection is given up).
+        """
+        transport = self.transport
+        stream = self._stream
+        assert transport is not None and stream is not None
+        writer = self._writer
+        budget = self._config.stream_budget
+        while not self._writing_paused:
+            if not budget:  # let other connections have this turn
+                self._scheduled = transport.loop.call_soon(self._resume)
+                return False
+            budget -= 1
+            try:
+                chunk = next(stream)
+                if chunk:
+                    transport.write(writer.body(chunk))
+            except StopIteration:
+                self._finish_stream()
+                return True
+            except Exception:  # the application's bug: the response is cut short
+                log.exception("response stream failed for %s", self.peer)
+                self._end_stream()
+                self._closed = True
+                self._cancel_timers()
+                transport.abort()
+                return True
+        return False  # paused: resume_writing() schedules the rest
+
+    def _finish_stream(self) -> None:
+        transport = self.transport
+        assert transport is not None
+        transport.write(self._writer.end())
+        self._end_stream()
+        if self._writer.must_close:
+            self._shutdown()
+
+    def _end_stream(self) -> None:
+        stream = self._stream
+        self._stream = None
+        close = getattr(stream, "close", None)
+        if close is not None:
+            try:
+                close()
+            except Exception:
+                log.exception("closing the response stream failed for %s", self.peer)
+
+    # -- endings -------------------------------------------------------------------
+
+    def _fail(self, exc: HTTPError) -> None:
+        """The peer broke HTTP: answer with the error's status, then close."""
+        log.info("closing %s: %s (%d)", self.peer, exc.message, exc.status)
+        self._error(exc.status)
+
+    def _error(self, status: int) -> None:
+        transport = self.transport
+        if transport is None or self._closed:
+            return
+        reason = status_line(status)[13:-2].decode()
+        transport.write(
+            self._writer.response(None, status, _TEXT, f"{reason}\n".encode(), current_date())
+        )
+        self._shutdown()
+
+    def _header_expired(self) -> None:
+        self._header_timer = None
+        if self._closed or not self._parser.in_head:
+            return
+        log.info(
+            "closing %s: request head not complete in %.3g s",
+            self.peer,
+            self._config.header_timeout,
+        )
+        self._error(408)
+
+    def _idle_check(self) -> None:
+        self._idle_timer = None
+        transport = self.transport
+        if transport is None or self._closed:
+            return
+        loop = transport.loop
+        timeout = self._config.keepalive_timeout
+        now = loop.time()
+        last = max(transport.last_activity, self._work_at)
+        if self._busy() or self._parser.in_head or now - last < timeout:
+            delay = timeout if self._busy() or self._parser.in_head else last + timeout - now
+            self._idle_timer = loop.call_later(max(delay, 0.001), self._idle_check)
+            return
+        log.debug("closing idle connection %s", self.peer)
+        self._shutdown()
+
+    def _shutdown(self) -> None:
+        """Close after flushing what was written; read nothing more."""
+        self._closed = True
+        self._cancel_timers()
+        if self.transport is not None:
+            self.transport.close()
+
+    def _cancel_timers(self) -> None:
+        for timer in (self._header_timer, self._idle_timer, self._scheduled):
+            if timer is not None:
+                timer.cancel()
+        self._header_timer = self._idle_timer = self._scheduled = None
+
+    def _pause_reading(self) -> None:
+        if not self._paused_reading and self.transport is not None:
+            self._paused_reading = True
+            self.transport.pause_reading()
+
+    def _resume_reading(self) -> None:
+        if self._paused_reading and self.transport is not None:
+            self._paused_reading = False
+            self.transport.resume_reading()
+
+
+class HTTPPlugin:
+    """``reactor serve http``: the HTTP/1.1 server plugin."""
+
+    description = "HTTP/1.1 server: keep-alive, pipelining, streaming; hello and connection table"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            "--app",
+            default=None,
+            help="application to serve, as module:attribute (an App or a handler function)",
+        )
+        parser.add_argument(
+            "--max-body",
+            type=int,
+            default=1 << 20,
+            help="largest request body in bytes (413 beyond)",
+        )
+        parser.add_argument(
+            "--max-header-size",
+            type=int,
+            default=16384,
+            help="largest request head in bytes (431 beyond)",
+        )
+        parser.add_argument(
+            "--max-headers",
+            type=int,
+            default=100,
+            help="most header fields per request (431 beyond)",
+        )
+        parser.add_argument(
+            "--header-timeout",
+            type=float,
+            default=10.0,
+            help="seconds a request head may take to arrive (408 after)",
+        )
+        parser.add_argument(
+            "--keepalive-timeout",
+            type=float,
+            default=15.0,
+            help="seconds an idle keep-alive connection is kept",
+        )
+        parser.add_argument(
+            "--pipeline-budget",
+            type=int,
+            default=32,
+            help="pipelined requests answered per loop turn",
+        )
+
+    def make_factory(self, loop: EventLoop, options: argparse.Namespace) -> Factory:
+        app = load_app(getattr(options, "app", None))
+        head_size = getattr(options, "max_header_size", 16384)
+        config = HTTPConfig(
+            limits=Limits(
+                max_body=getattr(options, "max_body", 1 << 20),
+                max_head=head_size,
+                max_request_line=min(8192, head_size),
+                max_headers=getattr(options, "max_headers", 100),
+            ),
+            header_timeout=getattr(options, "header_timeout", 10.0),
+            keepalive_timeout=getattr(options, "keepalive_timeout", 15.0),
+            pipeline_budget=max(1, getattr(options, "pipeline_budget", 32)),
+        )
+
+        def factory(peer: PeerKey) -> HTTPHandler:
+            return HTTPHandler(app, config, peer)
+
+        return factory
+
+
+def load_app(spec: str | None) -> App:
+    """The default app, or the ``module:attribute`` named by ``spec``."""
+    if not spec:
+        return default_app()
+    module_name, _, attr = spec.partition(":")
+    obj = getattr(importlib.import_module(module_name), attr or "app")
+    if isinstance(obj, App):
+        return obj
+    if callable(obj):
+        return App(fallback=obj)
+    raise TypeError(f"{spec} is neither an App nor a handler function")
+
+
+plugin = HTTPPlugin()
