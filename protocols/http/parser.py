@@ -385,7 +385,7 @@ class RequestParser:
                 raise HeaderTooLarge(f"trailer section over {limits.max_head} bytes")
             return NEED_DATA
         self._pos = end + 4
-        lines = _split_section(buf[pos:end].decode("latin-1"), limits, "trailer section")
+        lines = _split_section(buf[pos:end].decode("latin-1"), limits, "trailer section", 0)
         fields: list[tuple[str, str]] = []
         for line in lines:
             fm = _FIELD.fullmatch(line)
@@ -395,13 +395,14 @@ class RequestParser:
         return self._finish(EndOfMessage(Headers._trusted(fields)))
 
 
-def _split_section(text: str, limits: Limits, what: str) -> list[str]:
-    """The lines of a head (or trailer section), checked against the limits."""
+def _split_section(text: str, limits: Limits, what: str, fields_from: int = 1) -> list[str]:
+    """The lines of a head (or, ``fields_from=0``, of a trailer section),
+    checked against the limits."""
     if len(text) > limits.max_head:
         raise HeaderTooLarge(f"{what} over {limits.max_head} bytes")
     lines = text.split("\r\n")
     count = len(lines) - 1
-    if count > limits.max_headers:
+    if len(lines) - fields_from > limits.max_headers:
         raise HeaderTooLarge(f"more than {limits.max_headers} fields in {what}")
     if text.count("\r") != count or text.count("\n") != count:
         raise BadRequest(f"bare CR or LF in {what}")

@@ -143,7 +143,9 @@ class HTTPHandler(BaseHandler):
         if self._closed:
             return
         self._parser.feed(data)
-        if not self._blocked():
+        if self._blocked():
+            self._pause_reading()  # buffer no more than this read meanwhile
+        else:
             self._process()
 
     def eof_received(self) -> bool | None:
