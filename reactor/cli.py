@@ -40,7 +40,16 @@ log = logging.getLogger("reactor.cli")
 DEFAULT_PORT = 5678
 
 
+def _add_log_level(parser: argparse.ArgumentParser, default: str | None) -> None:
+    parser.add_argument(
+        "--log-level",
+        default=default if default is not None else argparse.SUPPRESS,
+        help="DEBUG, INFO, WARNING or ERROR (default INFO)",
+    )
+
+
 def _add_serve_options(parser: argparse.ArgumentParser) -> None:
+    _add_log_level(parser, None)
     parser.add_argument("name", help="plugin name (see `reactor list`) or module:attribute")
     parser.add_argument("--host", default="127.0.0.1", help="address or Unix socket path")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (0: any free)")
@@ -66,14 +75,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="reactor", description="selreactor: a selectors-based TCP reactor"
     )
-    parser.add_argument(
-        "--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR (default INFO)"
-    )
+    _add_log_level(parser, "INFO")
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="serve a protocol plugin")
     _add_serve_options(serve)
     sub.add_parser("list", help="list the protocol plugins found")
     connect = sub.add_parser("connect", help="connect like netcat: stdin to peer, peer to stdout")
+    _add_log_level(connect, None)
     connect.add_argument("host")
     connect.add_argument("port", type=int)
     connect.add_argument("--timeout", type=float, default=10.0, help="connect timeout (s)")
@@ -100,6 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"reactor: {exc}", file=sys.stderr)
         return 2
     serve = argparse.ArgumentParser(prog=f"reactor serve {args.name}")
+    serve.set_defaults(log_level=args.log_level)
     _add_serve_options(serve)
     plugin.add_arguments(serve)
     serve_args = serve.parse_args(args_list[args_list.index("serve") + 1 :])
@@ -150,8 +159,8 @@ def _serve(plugin: Plugin, args: argparse.Namespace) -> int:
         print(f"reactor: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         reactor.close()
         return 1
-    log.info("serving %s on %s:%s", args.name, listener.host, listener.port)
     _stop_on_signals(reactor, listener, args.drain_timeout)
+    log.info("serving %s on %s:%s", args.name, listener.host, listener.port)
     try:
         reactor.run()
     finally:

@@ -56,6 +56,7 @@ __all__ = [
     "FramedHandler",
     "Framer",
     "LengthPrefixFramer",
+    "LineBridge",
     "LineFramer",
     "PacketType",
     "RawFramer",
@@ -310,6 +311,59 @@ def make_framer(packet: PacketType, max_size: int = DEFAULT_MAX_SIZE) -> Framer:
         return LineFramer(max_size)
     assert isinstance(kind, int)
     return LengthPrefixFramer(kind, max_size)
+
+
+class LineBridge:
+    """Lines of text on one side, framed messages on the other (``reactor connect --packet``).
+
+    :meth:`input` turns each input line (its newline dropped) into one
+    message; :meth:`output` turns each message into one output line.  With
+    ``{packet, line}`` lines pass as they are; with ``{packet, 0}`` bytes
+    pass untouched both ways.  A line the framing cannot carry (over 255
+    bytes in ``{packet, 1}``) is logged and skipped.  Input and output keep
+    separate state, so each side may run in its own thread.
+    """
+
+    def __init__(self, packet: PacketType, max_size: int = DEFAULT_MAX_SIZE) -> None:
+        self.framer = make_framer(packet, max_size)
+        self._raw = isinstance(self.framer, RawFramer)
+        self._lines = isinstance(self.framer, LineFramer)
+        self._pending = bytearray()
+
+    def input(self, data: bytes) -> bytes:
+        """The bytes to send for ``data`` typed so far (complete lines only)."""
+        if self._raw:
+            return bytes(data)
+        self._pending += data
+        end = self._pending.rfind(b"\n") + 1
+        if not end:
+            return b""
+        lines = bytes(self._pending[:end]).split(b"\n")[:-1]
+        del self._pending[:end]
+        return b"".join(self._frame(line) for line in lines)
+
+    def end_of_input(self) -> bytes:
+        """The bytes to send for a last line that had no newline."""
+        if self._raw or not self._pending:
+            return b""
+        line = bytes(self._pending)
+        self._pending.clear()
+        return self._frame(line)
+
+    def output(self, message: bytes) -> bytes:
+        """One received message as one line of output."""
+        if self._raw or (self._lines and message.endswith(b"\n")):
+            return message
+        return message + b"\n"
+
+    def _frame(self, line: bytes) -> bytes:
+        if not self._lines:
+            line = line.removesuffix(b"\r")
+        try:
+            return self.framer.encode(line)
+        except ValueError as exc:
+            log.warning("line not sent: %s", exc)
+            return b""
 
 
 class FramedHandler(BaseHandler):

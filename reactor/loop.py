@@ -112,7 +112,7 @@ class _FdWatcher:
 class _Waker:
     """The self-pipe: thread-safe wake-ups and signal numbers arrive here."""
 
-    __slots__ = ("_lock", "pending", "reactor", "rsock", "wsock")
+    __slots__ = ("_lock", "pending", "reactor", "rsock", "writes", "wsock")
 
     def __init__(self, reactor: Reactor) -> None:
         self.reactor = reactor
@@ -120,6 +120,7 @@ class _Waker:
         self.rsock.setblocking(False)
         self.wsock.setblocking(False)
         self.pending = False
+        self.writes = 0  # wake-up bytes written, for tests and curiosity
         self._lock = threading.Lock()
 
     def wake(self) -> None:
@@ -128,6 +129,7 @@ class _Waker:
             if self.pending:
                 return
             self.pending = True
+            self.writes += 1
         # A full pipe means the loop is far behind and will wake anyway.
         with contextlib.suppress(OSError):
             self.wsock.send(b"\0")

@@ -1,0 +1,74 @@
+"""Small loopback helpers for tests: non-blocking clients stepped with the reactor."""
+
+from __future__ import annotations
+
+import socket
+
+from reactor.loop import Reactor
+from reactor.testing import run_until
+
+
+def client(port: int, host: str = "127.0.0.1") -> socket.socket:
+    """A connected, non-blocking client socket."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.settimeout(5)  # only makes a failing test fail fast
+    sock.connect((host, port))
+    sock.setblocking(False)
+    return sock
+
+
+def recv_some(sock: socket.socket) -> bytes | None:
+    """What is readable now: bytes, ``b""`` at EOF, ``None`` if nothing yet."""
+    try:
+        return sock.recv(1 << 20)
+    except BlockingIOError:
+        return None
+
+
+def read_until_eof(reactor: Reactor, sock: socket.socket, timeout: float = 10.0) -> bytes:
+    """Step ``reactor`` while collecting ``sock``'s bytes until the peer closes."""
+    got = bytearray()
+    done = False
+
+    def step() -> bool:
+        nonlocal done
+        while True:
+            chunk = recv_some(sock)
+            if chunk is None:
+                return False
+            if not chunk:
+                done = True
+                return True
+            got.extend(chunk)
+
+    run_until(reactor, step, timeout=timeout)
+    assert done
+    return bytes(got)
+
+
+def read_exactly(reactor: Reactor, sock: socket.socket, size: int, timeout: float = 10.0) -> bytes:
+    """Step ``reactor`` until ``size`` bytes came from ``sock``."""
+    got = bytearray()
+
+    def step() -> bool:
+        while len(got) < size:
+            chunk = recv_some(sock)
+            if not chunk:
+                return False
+            got.extend(chunk)
+        return True
+
+    run_until(reactor, step, timeout=timeout)
+    return bytes(got)
+
+
+def fill(sock: socket.socket, chunk: bytes = b"x" * 65536) -> int:
+    """Write into ``sock`` until the kernel refuses more; returns bytes written."""
+    total = 0
+    for _ in range(100_000):
+        try:
+            total += sock.send(chunk)
+        except BlockingIOError:
+            return total
+    raise AssertionError("socket never filled")
