@@ -28,6 +28,7 @@ def echo_server() -> Iterator[tuple[subprocess.Popen[str], int]]:
         stderr=subprocess.PIPE,
         text=True,
         env=ENV,
+        check=False,
     )
     assert proc.stderr is not None
     port = 0
@@ -92,6 +93,7 @@ def test_unknown_plugin_is_a_clear_error() -> None:
         text=True,
         timeout=20,
         env=ENV,
+        check=False,
     )
     assert out.returncode == 2
     assert "no-such-plugin" in out.stderr
@@ -109,6 +111,7 @@ def test_connect_failure_is_reported() -> None:
             capture_output=True,
             timeout=20,
             env=ENV,
+            check=False,
         )
     assert out.returncode == 1
     assert b"refused" in out.stderr.lower()
