@@ -28,7 +28,6 @@ def echo_server() -> Iterator[tuple[subprocess.Popen[str], int]]:
         stderr=subprocess.PIPE,
         text=True,
         env=ENV,
-        check=False,
     )
     assert proc.stderr is not None
     port = 0
