@@ -117,7 +117,7 @@ class RequestParser:
 
     @property
     def buffered(self) -> int:
-        """Bytes received but not yet parsed into a command."""
+        """Bytes received and not yet parsed (arguments of a partial command are held)."""
         return len(self._buf) - self._pos + self._pending
 
     def feed(self, data: bytes) -> None:
