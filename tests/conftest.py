@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings
 
 from reactor.loop import Reactor
 from reactor.testing import FakeClock
@@ -43,3 +45,10 @@ def has_ipv6() -> bool:
     except OSError:
         return False
     return True
+
+
+# Hypothesis: no per-example deadline (CI machines are shared and vary), and a
+# bounded number of examples so the suite stays fast on every Python.
+settings.register_profile("selreactor", deadline=None, max_examples=200)
+settings.register_profile("ci", deadline=None, max_examples=200, derandomize=True)
+settings.load_profile("ci" if os.environ.get("CI") else "selreactor")
