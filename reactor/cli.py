@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from reactor import plugins
+from reactor.framing import DEFAULT_MAX_SIZE, LineBridge, parse_packet
 from reactor.listener import Overload
 from reactor.loop import Reactor
 from reactor.protocol import BaseHandler, PeerKey, Plugin
@@ -85,6 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
     connect.add_argument("host")
     connect.add_argument("port", type=int)
     connect.add_argument("--timeout", type=float, default=10.0, help="connect timeout (s)")
+    connect.add_argument(
+        "--packet",
+        type=parse_packet,
+        help="gen_tcp framing (1, 2, 4, line, raw): one frame per input line, one line per reply",
+    )
+    connect.add_argument("--max-size", type=int, default=DEFAULT_MAX_SIZE, help="with --packet")
     return parser
 
 
@@ -190,16 +197,17 @@ def _stop_on_signals(reactor: Reactor, listener: Listener, drain_timeout: float)
 class _NetcatHandler(BaseHandler):
     """The peer's bytes to stdout; closing ends the command."""
 
-    __slots__ = ("can_write", "exc", "lost")
+    __slots__ = ("bridge", "can_write", "exc", "lost")
 
     def __init__(self) -> None:
         self.can_write = threading.Event()
         self.can_write.set()
         self.lost = False
         self.exc: Exception | None = None
+        self.bridge: LineBridge | None = None  # --packet
 
     def data_received(self, data: bytes) -> None:
-        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.write(data if self.bridge is None else self.bridge.output(data))
         sys.stdout.buffer.flush()
 
     def eof_received(self) -> bool:
@@ -226,13 +234,19 @@ def _pump_stdin(reactor: Reactor, transport: Transport, handler: _NetcatHandler)
         chunk = stdin.read1(65536) if hasattr(stdin, "read1") else stdin.read(65536)
         if not chunk:
             break
+        if handler.bridge is not None:
+            chunk = handler.bridge.input(chunk)
         reactor.call_soon_threadsafe(transport.write, chunk)
+    if handler.bridge is not None:
+        reactor.call_soon_threadsafe(transport.write, handler.bridge.end_of_input())
     reactor.call_soon_threadsafe(transport.write_eof)
 
 
 def _connect(args: argparse.Namespace) -> int:
     reactor = Reactor()
     handler = _NetcatHandler()
+    if args.packet is not None:
+        handler.bridge = LineBridge(args.packet, args.max_size)
 
     def factory(peer: PeerKey) -> _NetcatHandler:
         return handler
@@ -243,6 +257,8 @@ def _connect(args: argparse.Namespace) -> int:
         if c.transport is None:
             reactor.stop()
             return
+        if handler.bridge is not None:
+            c.transport.set_framer(handler.bridge.framer)
         threading.Thread(
             target=_pump_stdin, args=(reactor, c.transport, handler), daemon=True
         ).start()

@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import os
 import socket
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from protocols.packet import PacketEcho, plugin
-from reactor.framing import FramedHandler, Framer, LengthPrefixFramer, make_framer
+from reactor.framing import (
+    FramedHandler,
+    Framer,
+    LengthPrefixFramer,
+    make_framer,
+    parse_packet,
+)
 from reactor.loop import Reactor
 from reactor.protocol import ActiveMode, BaseHandler, PeerKey, Transport
 from reactor.testing import run_until
@@ -258,3 +268,44 @@ def test_packet_handler_is_a_packet_echo(reactor: Reactor) -> None:
     options = argparse.Namespace(packet="line", max_size=100)
     handler = plugin.make_factory(reactor, options)(("127.0.0.1", 1))
     assert isinstance(handler, PacketEcho)
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize(
+    ("packet", "typed", "printed"),
+    [
+        ("2", b"hello\nworld\n\nlast", b"hello\nworld\n\nlast\n"),
+        ("line", b"one\ntwo\n", b"one\ntwo\n"),
+    ],
+)
+def test_reactor_connect_with_packet(
+    reactor: Reactor, packet: str, typed: bytes, printed: bytes
+) -> None:
+    port = serve(reactor, parse_packet(packet))
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "reactor", "connect", "127.0.0.1", str(port), "--packet", packet],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    try:
+        assert proc.stdin is not None
+        proc.stdin.write(typed)
+        proc.stdin.close()
+        run_until(reactor, lambda: proc.poll() is not None, timeout=20)
+        assert proc.stdout is not None
+        assert proc.stderr is not None
+        out, err = proc.stdout.read(), proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=5)
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+    assert proc.returncode == 0, err
+    assert out == printed

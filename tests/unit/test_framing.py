@@ -11,6 +11,7 @@ from reactor.framing import (
     Framer,
     FrameTooLarge,
     LengthPrefixFramer,
+    LineBridge,
     LineFramer,
     RawFramer,
     make_framer,
@@ -340,3 +341,44 @@ def test_raw_keeps_every_byte(chunks: list[bytes], data: st.DataObject) -> None:
     got = feed_all(framer, chunks)
     assert b"".join(got) == b"".join(chunks)
     assert all(got)
+
+
+# -- LineBridge: reactor connect --packet -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("packet", "typed", "wire"),
+    [
+        (2, b"hi\r\nthere\n", b"\x00\x02hi\x00\x05there"),
+        (1, b"\n", b"\x00"),
+        ("line", b"a\r\nb\n", b"a\r\nb\n"),
+        (0, b"raw bytes, no\nframing", b"raw bytes, no\nframing"),
+    ],
+)
+def test_line_bridge_input(packet: int | str, typed: bytes, wire: bytes) -> None:
+    bridge = LineBridge(packet)
+    assert b"".join(bridge.input(typed[i : i + 1]) for i in range(len(typed))) == wire
+
+
+def test_line_bridge_sends_a_last_line_without_newline() -> None:
+    bridge = LineBridge(4)
+    assert bridge.input(b"one\ntw") == b"\x00\x00\x00\x03one"
+    assert bridge.end_of_input() == b"\x00\x00\x00\x02tw"
+    assert bridge.end_of_input() == b""
+
+
+def test_line_bridge_skips_a_line_the_framing_cannot_carry(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    bridge = LineBridge(1)
+    assert bridge.input(b"x" * 300 + b"\nok\n") == b"\x02ok"
+    assert "256 bytes" in caplog.text or "300 bytes" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("packet", "message", "printed"),
+    [(2, b"hi", b"hi\n"), (4, b"", b"\n"), ("line", b"l\n", b"l\n"), (0, b"ab", b"ab")],
+)
+def test_line_bridge_output(packet: int | str, message: bytes, printed: bytes) -> None:
+    assert LineBridge(packet).output(message) == printed
+    assert isinstance(LineBridge(packet).framer, type(make_framer(packet)))
