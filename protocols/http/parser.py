@@ -67,7 +67,10 @@ class _State(enum.Enum):
 
 _TCHARS = r"[-!#$%&'*+.^_`|~0-9A-Za-z]+"
 _REQUEST_LINE = re.compile(rf"({_TCHARS}) ([\x21-\x7e]+) HTTP/([0-9])\.([0-9])")
-_FIELD = re.compile(rf"({_TCHARS}):[ \t]*(.*?)[ \t]*")
+_FIELD_LINES = re.compile(rf"^({_TCHARS}):[ \t]*(.*?)[ \t]*\r$", re.MULTILINE)
+_FRAMING_FIELDS = frozenset(
+    {"host", "content-length", "transfer-encoding", "connection", "expect"}
+)
 # Control characters other than HTAB, CR and LF; CR and LF are checked by count.
 _CTL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _CTL_BYTES = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
@@ -208,7 +211,7 @@ class RequestParser:
             return NEED_DATA
         self._scanned = 0
         self._pos = end + 4
-        head = self._parse_head(buf[pos:end].decode("latin-1"))
+        head = self._parse_head(buf[pos : end + 2].decode("latin-1"))
         self._head = head
         if head.chunked:
             self._state = _State.CHUNK_SIZE
@@ -221,22 +224,18 @@ class RequestParser:
         return head
 
     def _parse_head(self, text: str) -> RequestHead:
-        lines = _split_section(text, self._limits, "request head")
-        method, target, version = self._request_line(lines[0])
-        fields: list[tuple[str, str]] = []
+        # ``text`` is the head with every line's CRLF, the request line first.
+        line_end = text.find("\r\n")
+        method, target, version = self._request_line(text[:line_end])
+        fields = _fields(text, line_end + 2, self._limits, "request head")
         length: str | None = None
         codings: str | None = None
         connection: str | None = None
         expect = False
         hosts = 0
-        field = _FIELD.fullmatch
-        for i in range(1, len(lines)):
-            fm = field(lines[i])
-            if fm is None:
-                raise BadRequest("malformed header field")
-            name = fm[1].lower()
-            value = fm[2]
-            fields.append((name, value))
+        for name, value in fields:
+            if name not in _FRAMING_FIELDS:
+                continue
             if name == "host":
                 hosts += 1
             elif name == "content-length":
@@ -245,11 +244,14 @@ class RequestParser:
                 codings = value if codings is None else f"{codings},{value}"
             elif name == "connection":
                 connection = value if connection is None else f"{connection},{value}"
-            elif name == "expect":
+            else:  # expect
                 expect = expect or value.lower() == "100-continue"
-        if hosts > 1 or (hosts == 0 and version == "1.1"):
+        if hosts != 1 and (hosts or version == "1.1"):
             raise BadRequest("an HTTP/1.1 request needs exactly one Host field")
-        content_length, chunked = self._framing(version, length, codings)
+        if length is None and codings is None:
+            content_length, chunked = 0, False
+        else:
+            content_length, chunked = self._framing(version, length, codings)
         return RequestHead(
             method,
             target,
@@ -385,30 +387,32 @@ class RequestParser:
                 raise HeaderTooLarge(f"trailer section over {limits.max_head} bytes")
             return NEED_DATA
         self._pos = end + 4
-        lines = _split_section(buf[pos:end].decode("latin-1"), limits, "trailer section", 0)
-        fields: list[tuple[str, str]] = []
-        for line in lines:
-            fm = _FIELD.fullmatch(line)
-            if fm is None:
-                raise BadRequest("malformed trailer field")
-            fields.append((fm[1].lower(), fm[2]))
+        text = buf[pos : end + 2].decode("latin-1")
+        fields = _fields(text, 0, limits, "trailer section")
         return self._finish(EndOfMessage(Headers._trusted(fields)))
 
 
-def _split_section(text: str, limits: Limits, what: str, fields_from: int = 1) -> list[str]:
-    """The lines of a head (or, ``fields_from=0``, of a trailer section),
-    checked against the limits."""
-    if len(text) > limits.max_head:
+def _fields(text: str, start: int, limits: Limits, what: str) -> list[tuple[str, str]]:
+    """The ``(lower-cased name, value)`` pairs of the CRLF-ended lines of
+    ``text`` from ``start``, checked against the limits.
+
+    One ``findall`` does the work: the pattern is anchored at line starts and
+    ends, so each match is one whole line, and the section is well formed
+    exactly when every line matched.
+    """
+    if len(text) - 2 > limits.max_head:
         raise HeaderTooLarge(f"{what} over {limits.max_head} bytes")
-    lines = text.split("\r\n")
-    count = len(lines) - 1
-    if len(lines) - fields_from > limits.max_headers:
+    lines = text.count("\n", start)
+    if lines > limits.max_headers:
         raise HeaderTooLarge(f"more than {limits.max_headers} fields in {what}")
-    if text.count("\r") != count or text.count("\n") != count:
-        raise BadRequest(f"bare CR or LF in {what}")
-    if _CTL.search(text) is not None:
-        raise BadRequest(f"control character in {what}")
-    return lines
+    if text.count("\r", start) != lines or _CTL.search(text) is not None:
+        raise BadRequest(f"bare CR or LF, or a control character, in {what}")
+    found = _FIELD_LINES.findall(text, start)
+    if len(found) != lines:
+        raise BadRequest(f"malformed field line in {what}")
+    if " \r" in text or "\t\r" in text:  # rare: whitespace after a value
+        return [(name.lower(), value.rstrip(" \t")) for name, value in found]
+    return [(name.lower(), value) for name, value in found]
 
 
 def _keep_alive(version: str, connection: str | None) -> bool:
