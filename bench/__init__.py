@@ -1,0 +1,1 @@
+"""selreactor's benchmark harness: ``python -m bench [--quick]``."""
