@@ -25,13 +25,11 @@ activity when it fires, never per request.
 
 from __future__ import annotations
 
-import argparse
-import importlib
 import logging
 import time
 from typing import TYPE_CHECKING
 
-from protocols.http.app import App, Request, Response, default_app
+from protocols.http.app import App, Request, Response
 from protocols.http.events import NEED_DATA, Data, HTTPError, Limits, RequestHead
 from protocols.http.parser import RequestParser
 from protocols.http.writer import CONTINUE, ResponseWriter, date_line, status_line
@@ -40,9 +38,9 @@ from reactor.protocol import BaseHandler
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from reactor.protocol import EventLoop, Factory, PeerKey, TimerHandle, Transport
+    from reactor.protocol import PeerKey, TimerHandle, Transport
 
-__all__ = ["HTTPConfig", "HTTPHandler", "HTTPPlugin", "current_date", "plugin"]
+__all__ = ["HTTPConfig", "HTTPHandler", "current_date"]
 
 log = logging.getLogger(__name__)
 
@@ -439,88 +437,3 @@ class HTTPHandler(BaseHandler):
         if self._paused_reading and self.transport is not None:
             self._paused_reading = False
             self.transport.resume_reading()
-
-
-class HTTPPlugin:
-    """``reactor serve http``: the HTTP/1.1 server plugin."""
-
-    description = "HTTP/1.1 server: keep-alive, pipelining, streaming; hello and connection table"
-
-    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument(
-            "--app",
-            default=None,
-            help="application to serve, as module:attribute (an App or a handler function)",
-        )
-        parser.add_argument(
-            "--max-body",
-            type=int,
-            default=1 << 20,
-            help="largest request body in bytes (413 beyond)",
-        )
-        parser.add_argument(
-            "--max-header-size",
-            type=int,
-            default=16384,
-            help="largest request head in bytes (431 beyond)",
-        )
-        parser.add_argument(
-            "--max-headers",
-            type=int,
-            default=100,
-            help="most header fields per request (431 beyond)",
-        )
-        parser.add_argument(
-            "--header-timeout",
-            type=float,
-            default=10.0,
-            help="seconds a request head may take to arrive (408 after)",
-        )
-        parser.add_argument(
-            "--keepalive-timeout",
-            type=float,
-            default=15.0,
-            help="seconds an idle keep-alive connection is kept",
-        )
-        parser.add_argument(
-            "--pipeline-budget",
-            type=int,
-            default=32,
-            help="pipelined requests answered per loop turn",
-        )
-
-    def make_factory(self, loop: EventLoop, options: argparse.Namespace) -> Factory:
-        app = load_app(getattr(options, "app", None))
-        head_size = getattr(options, "max_header_size", 16384)
-        config = HTTPConfig(
-            limits=Limits(
-                max_body=getattr(options, "max_body", 1 << 20),
-                max_head=head_size,
-                max_request_line=min(8192, head_size),
-                max_headers=getattr(options, "max_headers", 100),
-            ),
-            header_timeout=getattr(options, "header_timeout", 10.0),
-            keepalive_timeout=getattr(options, "keepalive_timeout", 15.0),
-            pipeline_budget=max(1, getattr(options, "pipeline_budget", 32)),
-        )
-
-        def factory(peer: PeerKey) -> HTTPHandler:
-            return HTTPHandler(app, config, peer)
-
-        return factory
-
-
-def load_app(spec: str | None) -> App:
-    """The default app, or the ``module:attribute`` named by ``spec``."""
-    if not spec:
-        return default_app()
-    module_name, _, attr = spec.partition(":")
-    obj = getattr(importlib.import_module(module_name), attr or "app")
-    if isinstance(obj, App):
-        return obj
-    if callable(obj):
-        return App(fallback=obj)
-    raise TypeError(f"{spec} is neither an App nor a handler function")
-
-
-plugin = HTTPPlugin()

@@ -13,7 +13,8 @@ import pytest
 
 from protocols.http.app import App, Request, Response, default_app
 from protocols.http.events import Limits
-from protocols.http.server import HTTPConfig, HTTPHandler, HTTPPlugin, current_date, load_app
+from protocols.http.plugin import HTTPPlugin, load_app
+from protocols.http.server import HTTPConfig, HTTPHandler, current_date
 from reactor.testing import FakeClock
 
 PEER = ("192.0.2.7", 40000)

@@ -1,0 +1,102 @@
+"""The plugin object of ``reactor serve http``: options, the app, the factory."""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+from protocols.http.app import App, default_app
+from protocols.http.events import Limits
+from protocols.http.server import HTTPConfig, HTTPHandler
+
+if TYPE_CHECKING:
+    import argparse
+
+    from reactor.protocol import EventLoop, Factory, PeerKey
+
+__all__ = ["HTTPPlugin", "load_app", "plugin"]
+
+
+class HTTPPlugin:
+    """``reactor serve http``: the HTTP/1.1 server plugin."""
+
+    description = "HTTP/1.1 server: keep-alive, pipelining, streaming; hello and connection table"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            "--app",
+            default=None,
+            help="application to serve, as module:attribute (an App or a handler function)",
+        )
+        parser.add_argument(
+            "--max-body",
+            type=int,
+            default=1 << 20,
+            help="largest request body in bytes (413 beyond)",
+        )
+        parser.add_argument(
+            "--max-header-size",
+            type=int,
+            default=16384,
+            help="largest request head in bytes (431 beyond)",
+        )
+        parser.add_argument(
+            "--max-headers",
+            type=int,
+            default=100,
+            help="most header fields per request (431 beyond)",
+        )
+        parser.add_argument(
+            "--header-timeout",
+            type=float,
+            default=10.0,
+            help="seconds a request head may take to arrive (408 after)",
+        )
+        parser.add_argument(
+            "--keepalive-timeout",
+            type=float,
+            default=15.0,
+            help="seconds an idle keep-alive connection is kept",
+        )
+        parser.add_argument(
+            "--pipeline-budget",
+            type=int,
+            default=32,
+            help="pipelined requests answered per loop turn",
+        )
+
+    def make_factory(self, loop: EventLoop, options: argparse.Namespace) -> Factory:
+        app = load_app(getattr(options, "app", None))
+        head_size = getattr(options, "max_header_size", 16384)
+        config = HTTPConfig(
+            limits=Limits(
+                max_body=getattr(options, "max_body", 1 << 20),
+                max_head=head_size,
+                max_request_line=min(8192, head_size),
+                max_headers=getattr(options, "max_headers", 100),
+            ),
+            header_timeout=getattr(options, "header_timeout", 10.0),
+            keepalive_timeout=getattr(options, "keepalive_timeout", 15.0),
+            pipeline_budget=max(1, getattr(options, "pipeline_budget", 32)),
+        )
+
+        def factory(peer: PeerKey) -> HTTPHandler:
+            return HTTPHandler(app, config, peer)
+
+        return factory
+
+
+def load_app(spec: str | None) -> App:
+    """The default app, or the ``module:attribute`` named by ``spec``."""
+    if not spec:
+        return default_app()
+    module_name, _, attr = spec.partition(":")
+    obj = getattr(importlib.import_module(module_name), attr or "app")
+    if isinstance(obj, App):
+        return obj
+    if callable(obj):
+        return App(fallback=obj)
+    raise TypeError(f"{spec} is neither an App nor a handler function")
+
+
+plugin = HTTPPlugin()
