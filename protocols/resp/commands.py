@@ -11,17 +11,15 @@ Commands about connections (CLIENT, INFO's client figures) go through a
 :class:`Host`, which the server implements over the reactor's connection
 table, so this module has no I/O of its own and is tested without sockets.
 Server-level commands (INFO, CLIENT, COMMAND, HELLO, CONFIG) live in
-:mod:`protocols.resp.admin`.
+:mod:`protocols.resp.admin`, the list commands in :mod:`protocols.resp.lists`.
 """
 
 from __future__ import annotations
 
-from collections import deque
 from typing import TYPE_CHECKING, Protocol
 
 from protocols.resp.glob import compile_pattern, match
 from protocols.resp.parser import (
-    EMPTY_ARRAY,
     NIL,
     OK,
     PONG,
@@ -181,12 +179,6 @@ _KEYSPACE: tuple[tuple[str, str, int, str, tuple[int, int], str, str], ...] = (
     ("dbsize", "dbsize", 1, "readonly fast", (0, 0), "server", "The number of keys"),
     ("flushdb", "flushdb", -1, "write", (0, 0), "server", "Remove every key"),
     ("flushall", "flushdb", -1, "write", (0, 0), "server", "Remove every key"),
-    ("lpush", "lpush", -3, "write fast", (1, 1), "list", "Prepend values to a list"),
-    ("rpush", "rpush", -3, "write fast", (1, 1), "list", "Append values to a list"),
-    ("lpop", "lpop", -2, "write fast", (1, 1), "list", "Remove and get the first elements"),
-    ("rpop", "rpop", -2, "write fast", (1, 1), "list", "Remove and get the last elements"),
-    ("llen", "llen", 2, "readonly fast", (1, 1), "list", "The length of a list"),
-    ("lrange", "lrange", 4, "readonly", (1, 1), "list", "A range of elements of a list"),
 )
 
 
@@ -542,86 +534,3 @@ class Commands:
             return SYNTAX
         self.store.flush()
         return OK
-
-    # -- lists (enough for TYPE and WRONGTYPE to mean something) ----------------
-
-    def _list(self, key: bytes) -> deque[bytes] | None:
-        """The list at ``key``; raises TypeError for another type."""
-        value = self.store.get(key)
-        if value is not None and type(value) is bytes:
-            raise TypeError(key)
-        return value  # type: ignore[return-value]
-
-    def _push(self, args: list[bytes], left: bool) -> bytes:
-        try:
-            items = self._list(args[1])
-        except TypeError:
-            return WRONGTYPE
-        if items is None:
-            items = deque()
-            self.store.set(args[1], items)
-        if left:
-            items.extendleft(args[2:])
-        else:
-            items.extend(args[2:])
-        return encode_integer(len(items))
-
-    def lpush(self, session: Session, args: list[bytes]) -> bytes:
-        return self._push(args, left=True)
-
-    def rpush(self, session: Session, args: list[bytes]) -> bytes:
-        return self._push(args, left=False)
-
-    def _pop(self, args: list[bytes], left: bool) -> bytes:
-        if len(args) > 3:
-            return wrong_arity("lpop" if left else "rpop")
-        count = 1
-        if len(args) == 3:
-            parsed = parse_int(args[2])
-            if parsed is None or parsed < 0:
-                return b"-ERR value is out of range, must be positive\r\n"
-            count = parsed
-        try:
-            items = self._list(args[1])
-        except TypeError:
-            return WRONGTYPE
-        if items is None:
-            return NIL if len(args) == 2 else NIL_ARRAY
-        pop = items.popleft if left else items.pop
-        popped = [pop() for _ in range(min(count, len(items)))]
-        if not items:
-            self.store.delete(args[1])
-        if len(args) == 2:
-            return encode_bulk(popped[0])
-        return encode_array(popped) if popped else EMPTY_ARRAY
-
-    def lpop(self, session: Session, args: list[bytes]) -> bytes:
-        return self._pop(args, left=True)
-
-    def rpop(self, session: Session, args: list[bytes]) -> bytes:
-        return self._pop(args, left=False)
-
-    def llen(self, session: Session, args: list[bytes]) -> bytes:
-        try:
-            items = self._list(args[1])
-        except TypeError:
-            return WRONGTYPE
-        return encode_integer(0 if items is None else len(items))
-
-    def lrange(self, session: Session, args: list[bytes]) -> bytes:
-        start = parse_int(args[2])
-        stop = parse_int(args[3])
-        if start is None or stop is None:
-            return NOT_INTEGER
-        try:
-            items = self._list(args[1])
-        except TypeError:
-            return WRONGTYPE
-        if items is None:
-            return EMPTY_ARRAY
-        n = len(items)
-        start = max(start + n if start < 0 else start, 0)
-        stop = min(stop + n if stop < 0 else stop, n - 1)
-        if start > stop:
-            return EMPTY_ARRAY
-        return encode_array([items[i] for i in range(start, stop + 1)])

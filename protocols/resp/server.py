@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 
 from protocols.resp.admin import Admin
 from protocols.resp.commands import Commands, Session
+from protocols.resp.lists import ListCommands
 from protocols.resp.parser import (
     MAX_ARRAY,
     MAX_BULK,
@@ -83,6 +84,7 @@ class RespService:
         self.store = Keyspace(loop.time, on_volatile=self._arm_sweep)
         self.commands = Commands(self.store, self)
         self.admin = Admin(self.commands, loop.time, hz)
+        ListCommands(self.commands)
         self.max_bulk = max_bulk
         self.max_array = max_array
         self.max_inline = max_inline

@@ -9,6 +9,7 @@ import pytest
 
 from protocols.resp.admin import Admin
 from protocols.resp.commands import Commands, Session, parse_int
+from protocols.resp.lists import ListCommands
 from protocols.resp.store import Keyspace
 from reactor.testing import FakeClock
 
@@ -55,6 +56,7 @@ class Server:
         self.host = FakeHost()
         self.commands = Commands(self.store, self.host)
         self.admin = Admin(self.commands, self.clock)
+        ListCommands(self.commands)
         self.session = Session(1)
 
     def __call__(self, *words: bytes | str | int) -> bytes:
