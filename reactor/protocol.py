@@ -27,6 +27,7 @@ __all__ = [
     "BaseHandler",
     "Clock",
     "ConnectionInfo",
+    "Decoder",
     "EventLoop",
     "Factory",
     "Handler",
@@ -154,6 +155,20 @@ class ConnectionInfo(Protocol):
         ...
 
 
+class Decoder(Protocol):
+    """What :meth:`Transport.set_framer` takes: bytes in, whole messages out.
+
+    :mod:`reactor.framing` has gen_tcp's framers.  ``feed`` raises a
+    :class:`ProtocolError` for input it cannot frame; an optional ``frames``
+    attribute on that error holds the messages completed before the bad one,
+    which the transport still delivers.
+    """
+
+    def feed(self, data: bytes) -> list[bytes]:
+        """Take received bytes; return the messages they complete, in order."""
+        ...
+
+
 class Transport(ConnectionInfo, Protocol):
     """One TCP (or Unix stream) connection, as its handler sees it."""
 
@@ -204,6 +219,14 @@ class Transport(ConnectionInfo, Protocol):
         ``True`` delivers every message, ``False`` none, ``"once"`` one and
         then pauses, an integer ``N`` delivers N more and then calls the
         handler's ``passive()`` hook (gen_tcp's ``{tcp_passive, Socket}``).
+        """
+        ...
+
+    def set_framer(self, framer: Decoder | None) -> None:
+        """Deliver whole messages (gen_tcp's ``{packet, N}``) instead of raw chunks.
+
+        Each decoded message is one ``data_received`` call and counts as one
+        message for :meth:`set_active`.  ``None`` goes back to raw bytes.
         """
         ...
 

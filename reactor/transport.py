@@ -43,7 +43,7 @@ import selectors
 import socket
 from typing import TYPE_CHECKING, Protocol
 
-from reactor.protocol import ActiveMode, Handler, PeerKey, ProtocolError
+from reactor.protocol import ActiveMode, Decoder, Handler, PeerKey, ProtocolError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -57,7 +57,6 @@ __all__ = [
     "DEFAULT_READ_SIZE",
     "Connection",
     "ConnectionOwner",
-    "Framer",
     "State",
     "WriteTimeout",
     "normalise_address",
@@ -89,14 +88,6 @@ class State(enum.Enum):
 
 class WriteTimeout(TimeoutError):
     """The peer did not drain the write buffer within the write timeout."""
-
-
-class Framer(Protocol):
-    """A sans-I/O decoder the transport feeds (see :mod:`reactor.framing`)."""
-
-    def feed(self, data: bytes) -> list[bytes]:
-        """Bytes in, complete messages out."""
-        ...
 
 
 class ConnectionOwner(Protocol):
@@ -217,7 +208,7 @@ class Connection:
         self._eof_received = False
         self._eof_pending = False
         self._eof_sent = False
-        self._framer: Framer | None = None
+        self._framer: Decoder | None = None
         self._active: int = -1  # -1: deliver everything; 0: passive; N: N more
         self._notify_passive = False
         self._pending: collections.deque[bytes] | None = None
@@ -313,10 +304,13 @@ class Connection:
         self._protocol = handler
         self._route()
 
-    def set_framer(self, framer: Framer | None) -> None:
+    def set_framer(self, framer: Decoder | None) -> None:
         """Deliver framed messages (gen_tcp's ``{packet, N}``) instead of raw bytes.
 
-        Bytes already received but not delivered stay queued as they were.
+        Messages already decoded but not delivered stay queued.  Unlike
+        gen_tcp's ``setopts``, bytes the previous framer held for an
+        incomplete message are not re-parsed by the new one: switch framers
+        at a message boundary.
         """
         self._framer = framer
         self._route()
@@ -367,7 +361,13 @@ class Connection:
         if self._framer is None:
             pending.append(data)
         else:
-            pending.extend(self._framer.feed(data))
+            try:
+                pending.extend(self._framer.feed(data))
+            except ProtocolError as exc:
+                # gen_tcp delivers the messages that preceded the bad one
+                pending.extend(getattr(exc, "frames", ()))
+                self._deliver_pending()
+                raise
         self._deliver_pending()
 
     def _deliver_pending(self) -> None:

@@ -521,3 +521,29 @@ def test_sigpipe_never_kills_the_process(reactor: Reactor) -> None:
         test_write_to_a_vanished_peer_never_raises(reactor)
     finally:
         signal.signal(signal.SIGPIPE, old)
+
+
+def test_frames_before_an_oversize_one_are_delivered(reactor: Reactor) -> None:
+    from reactor.framing import FrameTooLarge, LengthPrefixFramer
+
+    handlers: list[Recorder] = []
+
+    class Framed(Recorder):
+        def connection_made(self, transport: Transport) -> None:
+            super().connection_made(transport)
+            transport.set_framer(LengthPrefixFramer(1, max_size=10))
+
+        def data_received(self, data: bytes) -> None:
+            self.events.append("data:" + data.decode())
+
+    def factory(peer: PeerKey) -> Recorder:
+        handlers.append(Framed())
+        return handlers[-1]
+
+    listener = reactor.listen(factory, "127.0.0.1", 0)
+    sock = client(listener.port)
+    sock.send(b"\x03abc\x02de\xc8" + b"z" * 20)  # two good frames, then 200 > 10
+    run_until(reactor, lambda: handlers and "lost" in handlers[0].events)
+    assert handlers[0].events == ["made", "data:abc", "data:de", "lost"]
+    assert isinstance(handlers[0].lost_exc, FrameTooLarge)
+    sock.close()
