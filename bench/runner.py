@@ -67,7 +67,7 @@ class Config:
     max_foreign: float
 
 
-QUICK = Config("quick", 3, 0.6, 0.2, 10000, 50000, 10000, 1, 100_000, 3, 1, 8, 0.15)
+QUICK = Config("quick", 3, 0.5, 0.15, 5000, 20000, 10000, 1, 100_000, 3, 1, 6, 0.15)
 FULL = Config("full", 5, 5.0, 1.0, 100000, 1000000, 10000, 3, 200_000, 7, 2, 200, 0.10)
 
 
@@ -153,9 +153,7 @@ class Harness:
         launch = server.launch(proto, port, self.server_cpu, tmp, idle)
         if launch.config is not None:
             (tmp / launch.config[0]).write_text(launch.config[1])
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-        env.pop("PYTHONASYNCIODEBUG", None)
+        env = clean_env()
         if server.name == peers.SUBJECT:
             self.how[proto] = shlex.join(
                 launch.argv[1:] if launch.argv[0] == sys.executable else launch.argv
@@ -356,7 +354,13 @@ class Harness:
         argv += ["-n", str(self.config.micro_n), "--reps", str(self.config.micro_reps)]
         try:
             out = subprocess.run(
-                argv, capture_output=True, text=True, timeout=600, cwd=ROOT, check=False
+                argv,
+                capture_output=True,
+                text=True,
+                timeout=600,
+                cwd=ROOT,
+                env=clean_env(),
+                check=False,
             )
         except subprocess.TimeoutExpired:
             self.failures.append("micro-benchmark timed out")
@@ -367,6 +371,15 @@ class Harness:
         result: dict[str, object] = json.loads(out.stdout)
         print(report.micro_lines(result), file=sys.stderr)
         return result
+
+
+def clean_env() -> dict[str, str]:
+    """The environment for servers: the source tree importable, no debug modes."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    for name in ("PYTHONDEVMODE", "PYTHONASYNCIODEBUG", "PYTHONMALLOC", "PYTHONTRACEMALLOC"):
+        env.pop(name, None)
+    return env
 
 
 class ServerError(RuntimeError):
