@@ -138,9 +138,10 @@ def _list() -> int:
 
 
 def _serve(plugin: Plugin, args: argparse.Namespace) -> int:
-    logging.getLogger("reactor.listener").setLevel(
-        min(logging.DEBUG, logging.getLogger().getEffectiveLevel())
-    )
+    if logging.getLogger().getEffectiveLevel() <= logging.INFO:
+        # connections coming and going are routine (debug) in the library,
+        # but they are what a person watching `reactor serve` wants to see
+        logging.getLogger("reactor.listener").setLevel(logging.DEBUG)
     reactor = Reactor()
     factory = plugin.make_factory(reactor, args)
     refuse_message: bytes | None = getattr(plugin, "refuse_message", None)

@@ -192,7 +192,8 @@ class Listener:
         }
         self.connections: dict[PeerKey, Connection] = {}
         """The table: peer key -> live connection."""
-        self._per_peer: dict[str, int] = {}
+        # host -> (one shared copy of the host string, live connections from it)
+        self._per_peer: dict[str, tuple[str, int]] = {}
         self.accepted = 0
         """Connections accepted and handed to a handler."""
         self.rejected = 0
@@ -286,14 +287,17 @@ class Listener:
     def _accepted(self, sock: socket.socket, address: object) -> None:
         family = sock.family
         key = normalise_address(family, address, -1)
-        host = key[0]
+        host, port = key
+        shared, from_host = self._per_peer.get(host, (host, 0))
         if family == socket.AF_UNIX:
             key = (host, -(self.accepted + self.rejected + 1))  # unique until the id exists
+        elif shared is not host:
+            key = (shared, port)  # many peers, one host string
         count = len(self.connections)
         if self.max_connections is not None and count >= self.max_connections:
             self._refuse(sock, key, "max_connections")  # the refuse policy
             return
-        if self.max_per_peer is not None and self._per_peer.get(host, 0) >= self.max_per_peer:
+        if self.max_per_peer is not None and from_host >= self.max_per_peer:
             self._refuse(sock, key, "max_per_peer")
             return
         try:
@@ -316,7 +320,7 @@ class Listener:
         )
         self.accepted += 1
         self.connections[conn.peer] = conn
-        self._per_peer[host] = self._per_peer.get(host, 0) + 1
+        self._per_peer[host] = (shared, from_host + 1)
         log.debug("accepted %s (%d open)", conn.peer, len(self.connections))
         if (
             self.max_connections is not None
@@ -344,9 +348,9 @@ class Listener:
         if self.connections.get(conn.peer) is conn:
             del self.connections[conn.peer]
         host = conn.peer[0]
-        left = self._per_peer.get(host, 0) - 1
-        if left > 0:
-            self._per_peer[host] = left
+        shared, from_host = self._per_peer.get(host, (host, 0))
+        if from_host > 1:
+            self._per_peer[host] = (shared, from_host - 1)
         else:
             self._per_peer.pop(host, None)
         log.debug("closed %s (%d open)", conn.peer, len(self.connections))

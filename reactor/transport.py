@@ -156,7 +156,6 @@ class Connection:
         "created",
         "id",
         "last_activity",
-        "local",
         "peer",
     )
 
@@ -190,7 +189,6 @@ class Connection:
         self.peer = (
             peer if peer is not None else normalise_address(family, sock.getpeername(), self.id)
         )
-        self.local = normalise_address(family, sock.getsockname(), 0)
         self.created = self.last_activity = loop._now
         self.bytes_in = 0
         self.bytes_out = 0
@@ -198,7 +196,9 @@ class Connection:
         self._read_size = read_size
         self._state = State.OPEN
         self._exc: Exception | None = None
-        self._wbuf: collections.deque[bytes | memoryview] = collections.deque()
+        # Allocated when output first has to wait and dropped once it drains:
+        # an idle connection carries no buffer (a deque alone is 760 bytes).
+        self._wbuf: collections.deque[bytes | memoryview] | None = None
         self._wsize = 0
         self._writing_paused = False
         self._high = 0
@@ -235,6 +235,14 @@ class Connection:
     def loop(self) -> Reactor:
         """The reactor this connection runs on."""
         return self._loop
+
+    @property
+    def local(self) -> PeerKey:
+        """The local ``(host, port)`` (asked of the socket: idle connections stay small)."""
+        try:
+            return normalise_address(self._sock.family, self._sock.getsockname(), 0)
+        except OSError:  # closed
+            return ("", 0)
 
     @property
     def state(self) -> State:
@@ -473,8 +481,11 @@ class Connection:
         self.write(b"".join(chunks))
 
     def _queue(self, data: bytes | memoryview) -> None:
-        was_empty = not self._wbuf
-        self._wbuf.append(data)
+        buf = self._wbuf
+        if buf is None:
+            buf = self._wbuf = collections.deque()
+        was_empty = not buf
+        buf.append(data)
         self._wsize += len(data)
         if was_empty:
             self._write_progress = self._loop._now
@@ -525,6 +536,7 @@ class Connection:
             self._drained()
 
     def _drained(self) -> None:
+        self._wbuf = None
         self._update_events()
         if self._eof_pending and not self._eof_sent:
             self._shutdown_write()
@@ -573,7 +585,7 @@ class Connection:
             return
         if self._exc is None:
             self._exc = exc
-        self._wbuf.clear()
+        self._wbuf = None
         self._wsize = 0
         if self._state is State.OPEN:
             self._state = State.CLOSING
