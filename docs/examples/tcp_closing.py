@@ -91,30 +91,36 @@ def time_wait() -> set[tuple[int, int]]:
     return found
 
 
-class CloseAtOnce(BaseHandler):
+class Ender(BaseHandler):
+    """Remember the local port while the socket is open; note the end."""
+
+    def __init__(self) -> None:
+        self.transport = None
+        self.port = 0
+        self.lost = False
+
     def connection_made(self, transport: Transport) -> None:
         super().connection_made(transport)
-        transport.close()
-
-
-class Waiter(BaseHandler):
-    def __init__(self) -> None:
-        self.lost = False
+        self.port = transport.local[1]
 
     def connection_lost(self, exc: Exception | None) -> None:
         super().connection_lost(exc)
         self.lost = True
 
 
+class CloseAtOnce(Ender):
+    def connection_made(self, transport: Transport) -> None:
+        super().connection_made(transport)
+        transport.close()
+
+
 def who_gets_time_wait(reactor: Reactor, first: str) -> None:
-    server = CloseAtOnce() if first == "server" else Waiter()
-    client = CloseAtOnce() if first == "client" else Waiter()
+    server = CloseAtOnce() if first == "server" else Ender()
+    client = CloseAtOnce() if first == "client" else Ender()
     listener = reactor.listen(lambda peer: server, "127.0.0.1", 0)
-    connector = reactor.connect(lambda peer: client, "127.0.0.1", listener.port)
-    run_until(reactor, lambda: connector.transport is not None)
-    assert connector.transport is not None
-    client_port = connector.transport.local[1]
-    run_until(reactor, lambda: client.transport is None and server.transport is None)
+    reactor.connect(lambda peer: client, "127.0.0.1", listener.port)
+    run_until(reactor, lambda: client.lost and server.lost)
+    client_port = client.port
     # Each side's socket is (local port, remote port) in the table.  Match
     # both ports: other programs' sockets may share one of them.
     server_end, client_end = (listener.port, client_port), (client_port, listener.port)
