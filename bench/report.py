@@ -200,6 +200,24 @@ def _machine_line(doc: dict[str, object]) -> str:
     )
 
 
+def disturbance_line(doc: dict[str, object]) -> str:
+    """How many measurements stayed disturbed, in words."""
+    runs = cast("list[dict[str, object]]", doc.get("runs") or [])
+    timed = [r for r in runs if r.get("scenario") != "idle-10k"]
+    flagged = sum(1 for r in timed if r.get("disturbed"))
+    meta = cast("dict[str, object]", doc["meta"])
+    config = cast("dict[str, object]", meta.get("config") or {})
+    limit = _num(config.get("max_foreign")) or 0.0
+    text = (
+        f"{flagged} of {len(timed)} timed measurements kept the disturbed flag (other "
+        f"processes used more than {limit:.0%} of a CPU, or the hypervisor stole more than "
+        "25%, during the measurement, after the allowed retries)"
+    )
+    if timed and flagged * 2 > len(timed):
+        text += "; the machine was shared and busy, so read the ratios as rough"
+    return text
+
+
 def markdown(doc: dict[str, object]) -> str:
     meta = cast("dict[str, object]", doc["meta"])
     lines = [
@@ -210,6 +228,7 @@ def markdown(doc: dict[str, object]) -> str:
         f"Machine: {_machine_line(doc)}",
         f"Server on CPU {meta['server_cpu']}, clients on CPU {meta['client_cpu']}"
         + ("" if meta["pinned"] else " (NOT pinned)"),
+        f"Disturbance: {disturbance_line(doc)}.",
         "Ratios: x asyncio = against asyncio's Protocol server; x floor = against the bare "
         "epoll loop. Medians over repetitions; CPU = the server's user+sys per unit.",
         "",
@@ -310,6 +329,8 @@ def rst(doc: dict[str, object], image: str | None) -> str:
     ]
     lines += _heading("Latest run", "-")
     lines += [
+        "The figures below come from the run named here; they are rewritten by every run.",
+        "",
         f"- Command: ``{meta['command']}`` ({meta['mode']} mode), {meta['started']},"
         f" {meta['elapsed_s']} s",
         f"- Machine: {m['cores']} cores, {m['cpu_model']}, {m.get('memory_gib')} GiB",
@@ -318,6 +339,7 @@ def rst(doc: dict[str, object], image: str | None) -> str:
         f"- Tools: {m.get('wrk')}; {m.get('redis')}; {m.get('nginx')}",
         f"- Server on CPU {meta['server_cpu']}, clients on CPU {meta['client_cpu']}"
         + ("" if meta["pinned"] else " (not pinned: fewer than two CPUs)"),
+        f"- Disturbance: {disturbance_line(doc)}.",
     ]
     for proto, how in sorted(launch.items()):
         lines.append(f"- selreactor {proto}: ``{how}``")

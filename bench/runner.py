@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
 ROOT = peers.ROOT
+PY = peers.PY
 RESULTS = ROOT / "bench" / "results"
 IDLE_TIMEOUT = 300.0
 MAX_STEAL = 0.25  # of a CPU taken by the hypervisor during a measurement
@@ -155,9 +156,9 @@ class Harness:
             (tmp / launch.config[0]).write_text(launch.config[1])
         env = clean_env()
         if server.name == peers.SUBJECT:
-            self.how[proto] = shlex.join(
-                launch.argv[1:] if launch.argv[0] == sys.executable else launch.argv
-            )
+            label = proto if idle is None else f"{proto}, idle scenario"
+            shown = ["python", *launch.argv[1:]] if launch.argv[0] == PY else launch.argv
+            self.how[label] = shlex.join("PORT" if a == str(port) else a for a in shown)
         log_path = tmp / "server.log"
         with open(log_path, "wb") as log:
             proc = subprocess.Popen(
