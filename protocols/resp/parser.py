@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 __all__ = [
     "CRLF",
     "EMPTY_ARRAY",
+    "INT_MAX",
+    "INT_MIN",
     "NIL",
     "OK",
     "PONG",
@@ -43,6 +45,7 @@ __all__ = [
     "encode_error",
     "encode_integer",
     "encode_simple",
+    "parse_int",
 ]
 
 MAX_BULK = 512 * 1024 * 1024
@@ -51,6 +54,9 @@ MAX_ARRAY = 1024 * 1024
 """Largest multibulk count accepted by default."""
 MAX_INLINE = 64 * 1024
 """Longest inline command or length line (Redis's ``PROTO_INLINE_MAX_SIZE``)."""
+
+INT_MAX = (1 << 63) - 1
+INT_MIN = -(1 << 63)
 
 CRLF = b"\r\n"
 OK = b"+OK\r\n"
@@ -79,6 +85,24 @@ def _length(line: bytes, allow_negative: bool) -> int | None:
         return int(line)
     if allow_negative and line[:1] == b"-" and line[1:].isdigit() and line[1] != 48:
         return -1
+    return None
+
+
+def parse_int(raw: bytes) -> int | None:
+    """A signed 64-bit integer written exactly as Redis's string2ll accepts it.
+
+    No spaces, no ``+``, no leading zeros, no ``-0``; ``None`` otherwise.
+    """
+    if raw.isdigit():
+        if (raw[0] == 48 and len(raw) > 1) or len(raw) > 19:
+            return None
+        value = int(raw)
+    elif raw[:1] == b"-" and raw[1:].isdigit() and raw[1] != 48 and len(raw) <= 20:
+        value = int(raw)
+    else:
+        return None
+    if INT_MIN <= value <= INT_MAX:
+        return value
     return None
 
 
