@@ -1,8 +1,11 @@
-"""A Redis-protocol (RESP2) key-value server: ``reactor serve resp``.
+"""A Redis-protocol (RESP2 and RESP3) key-value server: ``reactor serve resp``.
 
-:mod:`~protocols.resp.parser` (wire format), :mod:`~protocols.resp.store`
-(keyspace and expiry), :mod:`~protocols.resp.commands` and
-:mod:`~protocols.resp.admin` (the command table) are sans-I/O;
+:mod:`~protocols.resp.parser` (requests, RESP2 encoding),
+:mod:`~protocols.resp.replies` (per-version reply shapes),
+:mod:`~protocols.resp.store` (keyspace and expiry), and the command table --
+:mod:`~protocols.resp.commands`, :mod:`~protocols.resp.strings`,
+:mod:`~protocols.resp.keys`, :mod:`~protocols.resp.lists`,
+:mod:`~protocols.resp.clients`, :mod:`~protocols.resp.admin` -- are sans-I/O;
 :mod:`~protocols.resp.server` adapts them to the reactor.
 """
 

@@ -26,11 +26,13 @@ from protocols.resp.parser import (
     encode_integer,
     encode_simple,
 )
+from protocols.resp.replies import encode_reply
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from protocols.resp.commands import Command, CommandFn, Commands, Session
+    from protocols.resp.replies import Replies
 
 __all__ = ["REDIS_VERSION", "Admin"]
 
@@ -95,7 +97,7 @@ class Admin:
         if not wanted or any(w in ("all", "default", "everything") for w in wanted):
             wanted = list(SECTIONS)
         blocks = [self._section(session, name) for name in SECTIONS if name in wanted]
-        return encode_bulk("\r\n".join(blocks).encode())
+        return session.resp.verbatim("\r\n".join(blocks).encode())
 
     def _section(self, session: Session, name: str) -> str:
         figures = self.host.figures(session)
@@ -149,7 +151,8 @@ class Admin:
 
     def command(self, session: Session, args: list[bytes]) -> bytes:
         if len(args) == 1:
-            return _nested([self._info_entry(c) for c in self.commands.commands.values()])
+            entries = [self._info_entry(c, session.resp) for c in self.commands.commands.values()]
+            return _nested(entries)
         return self._command(session, args)
 
     def _command_count(self, session: Session, args: list[bytes]) -> bytes:
@@ -165,46 +168,54 @@ class Admin:
 
     def _command_info(self, session: Session, args: list[bytes]) -> bytes:
         table = self.commands.commands
+        resp = session.resp
         return _nested(
-            [self._info_entry(table[n]) if n in table else b"*-1\r\n" for n in self._names(args)]
+            [
+                self._info_entry(table[n], resp) if n in table else resp.null_array
+                for n in self._names(args)
+            ]
         )
 
     def _command_docs(self, session: Session, args: list[bytes]) -> bytes:
         table = self.commands.commands
+        resp = session.resp
         parts = []
         for n in self._names(args):
             if n in table:
-                parts += [encode_bulk(n.encode()), self._docs_entry(table[n])]
-        return _nested(parts)
+                parts += [encode_bulk(n.encode()), self._docs_entry(table[n], resp)]
+        return resp.map(parts)
 
     @staticmethod
-    def _info_entry(command: Command) -> bytes:
+    def _info_entry(command: Command, resp: Replies) -> bytes:
+        """Redis 7's 10 fields; flags, categories, tips, key specs, subcommands are sets."""
         step = 1 if command.first_key else 0
+        empty = resp.set_header(0)
         return _nested(
             [
                 encode_bulk(command.name.encode()),
                 encode_integer(command.arity),
-                _nested([encode_simple(flag) for flag in command.flags]),
+                resp.set([encode_simple(flag) for flag in command.flags]),
                 encode_integer(command.first_key),
                 encode_integer(command.last_key),
                 encode_integer(step),
-                _nested([encode_simple(f"@{command.group}")]),
-                b"*0\r\n",
-                b"*0\r\n",
-                b"*0\r\n",
+                resp.set([encode_simple(f"@{command.group}")]),
+                empty,
+                empty,
+                empty,
             ]
         )
 
     @staticmethod
-    def _docs_entry(command: Command) -> bytes:
-        return encode_array(
-            [
-                b"summary", command.summary.encode(),
-                b"since", b"1.0.0",
-                b"group", command.group.encode(),
-                b"complexity", b"O(1)" if "fast" in command.flags else b"O(N)",
-            ]
-        )  # fmt: skip
+    def _docs_entry(command: Command, resp: Replies) -> bytes:
+        return encode_reply(
+            {
+                b"summary": command.summary.encode(),
+                b"since": b"1.0.0",
+                b"group": command.group.encode(),
+                b"complexity": b"O(1)" if "fast" in command.flags else b"O(N)",
+            },
+            resp,
+        )
 
     # -- CONFIG ----------------------------------------------------------------
 
@@ -215,7 +226,7 @@ class Admin:
             for name, value in self.config.items():
                 if match(tokens, name.encode()):
                     found[name] = value
-        return encode_array([x.encode() for pair in found.items() for x in pair])
+        return session.resp.map([encode_bulk(x.encode()) for pair in found.items() for x in pair])
 
     def _config_resetstat(self, session: Session, args: list[bytes]) -> bytes:
         self.commands.processed = self.commands.errors = 0

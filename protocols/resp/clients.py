@@ -3,6 +3,8 @@
 They reach the reactor's connection table through the
 :class:`~protocols.resp.commands.Host`: CLIENT LIST prints one line per
 connection with Redis's field names, CLIENT KILL closes by address or id.
+HELLO is where a connection chooses RESP2 or RESP3: it points the session
+at that version's :class:`~protocols.resp.replies.Replies` table.
 """
 
 from __future__ import annotations
@@ -10,8 +12,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from protocols.resp.commands import Subcommands
-from protocols.resp.parser import NIL, OK, encode_bulk, encode_error, encode_integer, parse_int
-from protocols.resp.replies import SYNTAX
+from protocols.resp.parser import OK, encode_bulk, encode_error, encode_integer, parse_int
+from protocols.resp.replies import PROTOCOLS, SYNTAX, encode_reply
 
 if TYPE_CHECKING:
     from protocols.resp.commands import Commands, Session
@@ -22,6 +24,7 @@ REDIS_VERSION = "7.0.0"
 """The Redis release whose behaviour the commands follow, as INFO and HELLO report it."""
 
 NOPROTO = b"-NOPROTO unsupported protocol version\r\n"
+WRONGPASS = b"-WRONGPASS invalid username-password pair or user is disabled.\r\n"
 BAD_NAME = b"-ERR Client names cannot contain spaces, newlines or special characters.\r\n"
 
 
@@ -50,7 +53,8 @@ class ClientCommands:
         )
 
     def _client_info(self, session: Session, args: list[bytes]) -> bytes:
-        return encode_bulk("".join(self.host.client_lines(session, only_self=True)).encode())
+        lines = self.host.client_lines(session, only_self=True)
+        return session.resp.verbatim("".join(lines).encode())
 
     @staticmethod
     def _client_setname(session: Session, args: list[bytes]) -> bytes:
@@ -61,7 +65,7 @@ class ClientCommands:
 
     @staticmethod
     def _client_getname(session: Session, args: list[bytes]) -> bytes:
-        return encode_bulk(session.name) if session.name else NIL
+        return encode_bulk(session.name) if session.name else session.resp.null
 
     @staticmethod
     def _client_id(session: Session, args: list[bytes]) -> bytes:
@@ -70,14 +74,14 @@ class ClientCommands:
     def _client_list(self, session: Session, args: list[bytes]) -> bytes:
         lines = self.host.client_lines(session)
         if len(args) == 2:
-            return encode_bulk("".join(lines).encode())
+            return session.resp.verbatim("".join(lines).encode())
         if len(args) == 4 and args[2].lower() == b"type":
             kind = args[3].lower()
             if kind not in (b"normal", b"master", b"replica", b"pubsub"):
                 return encode_error(
                     f"ERR Unknown client type '{args[3].decode('utf-8', 'replace')}'"
                 )
-            return encode_bulk("".join(lines if kind == b"normal" else []).encode())
+            return session.resp.verbatim("".join(lines if kind == b"normal" else []).encode())
         if len(args) >= 4 and args[2].lower() == b"id":
             ids = set()
             for raw in args[3:]:
@@ -85,9 +89,8 @@ class ClientCommands:
                 if ident is None or ident <= 0:
                     return b"-ERR Invalid client ID\r\n"
                 ids.add(f"id={ident} ")
-            return encode_bulk(
-                "".join(ln for ln in lines if ln[: ln.find(" ") + 1] in ids).encode()
-            )
+            chosen = "".join(ln for ln in lines if ln[: ln.find(" ") + 1] in ids)
+            return session.resp.verbatim(chosen.encode())
         return SYNTAX
 
     def _client_kill(self, session: Session, args: list[bytes]) -> bytes:
@@ -149,41 +152,50 @@ class ClientCommands:
     # -- HELLO, AUTH -----------------------------------------------------------
 
     def hello(self, session: Session, args: list[bytes]) -> bytes:
+        """``HELLO [protover [AUTH user pass] [SETNAME name]]``, as Redis 7.0 runs it.
+
+        The options act in order, each at once: a bad AUTH or name stops
+        there, and a SETNAME already done stays done when a later option is
+        refused.  The version switches only when every option passed, so the
+        reply map is already in the new version and an error leaves the old.
+        """
+        resp = session.resp
         if len(args) >= 2:
             version = parse_int(args[1])
             if version is None:
                 return b"-ERR Protocol version is not an integer or out of range\r\n"
-            if version != 2:
+            if version not in PROTOCOLS:
                 return NOPROTO
+            resp = PROTOCOLS[version]
         i = 2
-        name = None
-        while i < len(args):
+        n = len(args)
+        while i < n:
             opt = args[i].lower()
-            if opt == b"auth" and i + 2 < len(args):
-                if args[i + 1] != b"default":
-                    return b"-WRONGPASS invalid username-password pair or user is disabled.\r\n"
+            if opt == b"auth" and i + 2 < n:
+                if args[i + 1] != b"default":  # the only user, and it has no password
+                    return WRONGPASS
                 i += 3
-            elif opt == b"setname" and i + 1 < len(args):
-                name = args[i + 1]
-                if not valid_name(name):
+            elif opt == b"setname" and i + 1 < n:
+                if not valid_name(args[i + 1]):
                     return BAD_NAME
+                session.name = args[i + 1]
                 i += 2
             else:
                 text = args[i].decode("utf-8", "replace")
                 return encode_error(f"ERR Syntax error in HELLO option '{text}'")
-        if name is not None:
-            session.name = name
-        return b"*14\r\n" + b"".join(
-            [
-                encode_bulk(b"server"), encode_bulk(b"redis"),
-                encode_bulk(b"version"), encode_bulk(REDIS_VERSION.encode()),
-                encode_bulk(b"proto"), encode_integer(2),
-                encode_bulk(b"id"), encode_integer(session.id),
-                encode_bulk(b"mode"), encode_bulk(b"standalone"),
-                encode_bulk(b"role"), encode_bulk(b"master"),
-                encode_bulk(b"modules"), b"*0\r\n",
-            ]
-        )  # fmt: skip
+        session.resp = resp
+        return encode_reply(
+            {
+                b"server": b"redis",
+                b"version": REDIS_VERSION.encode(),
+                b"proto": resp.version,
+                b"id": session.id,
+                b"mode": b"standalone",
+                b"role": b"master",
+                b"modules": [],
+            },
+            resp,
+        )
 
     def auth(self, session: Session, args: list[bytes]) -> bytes:
         if len(args) > 3:
@@ -194,5 +206,5 @@ class ClientCommands:
                 b"default user. Are you sure your configuration is correct?\r\n"
             )
         if args[1] != b"default":
-            return b"-WRONGPASS invalid username-password pair or user is disabled.\r\n"
+            return WRONGPASS
         return OK

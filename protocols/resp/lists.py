@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections import deque
 from typing import TYPE_CHECKING
 
-from protocols.resp.commands import NIL_ARRAY, NOT_INTEGER, WRONGTYPE, parse_int, wrong_arity
-from protocols.resp.parser import EMPTY_ARRAY, NIL, encode_array, encode_bulk, encode_integer
+from protocols.resp.parser import EMPTY_ARRAY, encode_array, encode_bulk, encode_integer, parse_int
+from protocols.resp.replies import NOT_INTEGER, WRONGTYPE, wrong_arity
 
 if TYPE_CHECKING:
     from protocols.resp.commands import Commands, Session
@@ -66,7 +66,7 @@ class ListCommands:
     def rpush(self, session: Session, args: list[bytes]) -> bytes:
         return self._push(args, left=False)
 
-    def _pop(self, args: list[bytes], left: bool) -> bytes:
+    def _pop(self, session: Session, args: list[bytes], left: bool) -> bytes:
         if len(args) > 3:
             return wrong_arity("lpop" if left else "rpop")
         count = 1
@@ -80,7 +80,7 @@ class ListCommands:
         except TypeError:
             return WRONGTYPE
         if items is None:
-            return NIL if len(args) == 2 else NIL_ARRAY
+            return session.resp.null if len(args) == 2 else session.resp.null_array
         pop = items.popleft if left else items.pop
         popped = [pop() for _ in range(min(count, len(items)))]
         if not items:
@@ -90,10 +90,10 @@ class ListCommands:
         return encode_array(popped) if popped else EMPTY_ARRAY
 
     def lpop(self, session: Session, args: list[bytes]) -> bytes:
-        return self._pop(args, left=True)
+        return self._pop(session, args, left=True)
 
     def rpop(self, session: Session, args: list[bytes]) -> bytes:
-        return self._pop(args, left=False)
+        return self._pop(session, args, left=False)
 
     def llen(self, session: Session, args: list[bytes]) -> bytes:
         try:

@@ -1,4 +1,4 @@
-"""RESP2 requests in, RESP2 replies out: sans-I/O.
+"""RESP requests in, RESP2 replies out: sans-I/O (RESP3 shapes are in replies.py).
 
 Theory of operation.  A client sends either an array of bulk strings
 (``*2\\r\\n$3\\r\\nGET\\r\\n$1\\r\\na\\r\\n``) or an inline command, one line of
@@ -70,7 +70,7 @@ _HEX = b"0123456789abcdefABCDEF"
 
 
 class RespProtocolError(ProtocolError):
-    """The peer sent something that is not a RESP2 request."""
+    """The peer sent something that is not a RESP request."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(f"Protocol error: {reason}")
@@ -107,7 +107,7 @@ def parse_int(raw: bytes) -> int | None:
 
 
 class RequestParser:
-    """Split a stream of RESP2 requests into commands (lists of ``bytes``)."""
+    """Split a stream of RESP requests into commands (lists of ``bytes``)."""
 
     __slots__ = (
         "_args",

@@ -10,7 +10,7 @@ and bulk strings, arrays), so commands keep encoding those directly.  For the
 few shapes that differ, each connection's session points at one
 :class:`Replies` table, :data:`RESP2` or :data:`RESP3`, holding the
 pre-encoded nulls and the map, set and verbatim encoders for its version.  A
-command asks ``session.resp.null`` where it used to return the RESP2 nil: the
+command answers ``session.resp.null`` rather than a fixed ``$-1``: the
 version is chosen once, by HELLO, and no reply branches on it.
 
 :func:`encode_reply` encodes a whole value (``None``, ``int``, ``bytes``,

@@ -18,6 +18,10 @@ kernel's window then pushes back on the peer.  ``resume_writing`` resumes
 both.  A single huge reply (KEYS on a large keyspace) can still overshoot the
 high-water mark once: replies are produced whole.
 
+Protocol versions.  Requests are the same in RESP2 and RESP3; only replies
+differ, and HELLO switches them per connection through the session (see
+:mod:`protocols.resp.replies`), so this layer never looks at the version.
+
 Errors.  A protocol error is answered with ``-ERR Protocol error: ...`` and
 closes that connection only, as Redis does.
 """
@@ -153,13 +157,14 @@ class RespService:
         events = ("r" if conn.is_reading() else "") + ("w" if omem else "")
         lib_name = peer_session.lib_name.decode("utf-8", "replace") if peer_session else ""
         lib_ver = peer_session.lib_ver.decode("utf-8", "replace") if peer_session else ""
+        resp = peer_session.resp.version if peer_session else 2
         return (
             f"id={conn.id} addr={format_addr(conn.peer)} laddr={format_addr(conn.local)} "
             f"fd={fd} name={name} age={int(now - conn.created)} "
             f"idle={int(now - conn.last_activity)} flags=N db=0 sub=0 psub=0 ssub=0 "
             f"multi=-1 qbuf={qbuf} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 "
             f"obl=0 oll=0 omem={omem} tot-mem={qbuf + omem} events={events} cmd={cmd} "
-            f"user=default redir=-1 resp=2 lib-name={lib_name} lib-ver={lib_ver}\n"
+            f"user=default redir=-1 resp={resp} lib-name={lib_name} lib-ver={lib_ver}\n"
         )
 
     def kill(
@@ -205,7 +210,7 @@ class RespService:
 
 
 class RespHandler(BaseHandler):
-    """One RESP2 connection: parse, execute in order, write the replies."""
+    """One connection: parse, execute in order, write the replies (RESP2 or RESP3)."""
 
     transport: Transport
 
@@ -305,9 +310,9 @@ class RespHandler(BaseHandler):
 
 
 class RespPlugin:
-    """``reactor serve resp``: a Redis-protocol (RESP2) in-memory key-value store."""
+    """``reactor serve resp``: a Redis-protocol (RESP2 and RESP3) in-memory key-value store."""
 
-    description = "Redis-protocol (RESP2) in-memory key-value server"
+    description = "Redis-protocol (RESP2/RESP3) in-memory key-value server"
     refuse_message = b"-ERR max number of clients reached\r\n"
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 from protocols.resp.parser import (
     INT_MAX,
     INT_MIN,
-    NIL,
     OK,
     encode_bulk,
     encode_integer,
@@ -56,7 +55,7 @@ class StringCommands:
     def get(self, session: Session, args: list[bytes]) -> bytes:
         value = self.store.lookup(args[1])
         if value is None:
-            return NIL
+            return session.resp.null
         if type(value) is not bytes:
             return WRONGTYPE
         return b"$%d\r\n%b\r\n" % (len(value), value)
@@ -64,7 +63,7 @@ class StringCommands:
     def getdel(self, session: Session, args: list[bytes]) -> bytes:
         value = self.store.lookup(args[1])
         if value is None:
-            return NIL
+            return session.resp.null
         if type(value) is not bytes:
             return WRONGTYPE
         self.store.delete(args[1])
@@ -119,20 +118,25 @@ class StringCommands:
         if get and old is not None and type(old) is not bytes:
             return WRONGTYPE
         if ("N" in flags and old is not None) or ("X" in flags and old is None):
-            return encode_bulk(old) if get else NIL  # type: ignore[arg-type]
-        if "K" in flags:
-            store.replace(key, args[2])
+            reply = session.resp.null  # not set: GET still answers the old value
         else:
-            store.set(key, args[2], expire_at)
-        return encode_bulk(old) if get else OK  # type: ignore[arg-type]
+            if "K" in flags:
+                store.replace(key, args[2])
+            else:
+                store.set(key, args[2], expire_at)
+            reply = OK
+        if get and old is not None:
+            return encode_bulk(old)  # type: ignore[arg-type]
+        return session.resp.null if get else reply
 
     def mget(self, session: Session, args: list[bytes]) -> bytes:
         lookup = self.store.lookup
+        null = session.resp.null
         parts = [b"*%d\r\n" % (len(args) - 1)]
         for key in args[1:]:
             value = lookup(key)
             if value is None or type(value) is not bytes:
-                parts.append(NIL)
+                parts.append(null)
             else:
                 parts.append(b"$%d\r\n%b\r\n" % (len(value), value))
         return b"".join(parts)

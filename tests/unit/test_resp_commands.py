@@ -303,7 +303,7 @@ def test_hello(r: Server) -> None:
     assert reply.startswith(b"*14\r\n$6\r\nserver\r\n$5\r\nredis\r\n")
     assert b"$5\r\nproto\r\n:2\r\n$2\r\nid\r\n:1\r\n" in reply
     assert r("HELLO").startswith(b"*14\r\n")
-    assert r("HELLO", "3") == err("NOPROTO unsupported protocol version")
+    assert r("HELLO", "4") == err("NOPROTO unsupported protocol version")
     assert r("HELLO", "x") == err("ERR Protocol version is not an integer or out of range")
     assert r("HELLO", "2", "SETNAME", "me").startswith(b"*14\r\n")
     assert r("CLIENT", "GETNAME") == b"$2\r\nme\r\n"
