@@ -33,8 +33,10 @@ import threading
 import time
 import types
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Protocol, TypeAlias, cast
 
+from reactor.poller import READ_BITS, WRITE_BITS, EpollSelector
+from reactor.poller import available as poller_available
 from reactor.timers import Handle, TimerHandle, TimerQueue
 
 if TYPE_CHECKING:
@@ -164,8 +166,11 @@ class Reactor:
     """A single-threaded event loop over a :mod:`selectors` selector.
 
     ``clock`` is any zero-argument callable returning monotonic seconds; tests
-    pass :class:`reactor.testing.FakeClock`.  ``selector`` defaults to
-    :class:`selectors.DefaultSelector` (epoll on Linux).
+    pass :class:`reactor.testing.FakeClock`.  ``selector`` is any
+    :class:`selectors.BaseSelector`; it defaults to
+    :class:`reactor.poller.EpollSelector` where epoll exists (a selector the
+    loop polls without building a key tuple per event), else
+    :class:`selectors.DefaultSelector`.
     """
 
     def __init__(
@@ -173,7 +178,14 @@ class Reactor:
         selector: selectors.BaseSelector | None = None,
         clock: Callable[[], float] | None = None,
     ) -> None:
-        self._selector = selector if selector is not None else selectors.DefaultSelector()
+        if selector is None:
+            selector = EpollSelector() if poller_available() else selectors.DefaultSelector()
+        self._selector = selector
+        # The fast path: poll epoll directly and dispatch by descriptor.
+        self._epoll = selector if isinstance(selector, EpollSelector) else None
+        self._watchers_by_fd = cast(
+            "dict[int, Watcher]", self._epoll.watchers if self._epoll is not None else {}
+        )
         self._clock: Callable[[], float] = clock if clock is not None else time.monotonic
         self._now = self._clock()
         self._ready: collections.deque[Handle] = collections.deque()
@@ -344,17 +356,12 @@ class Reactor:
         is due), dispatch I/O, run due timers and ready callbacks."""
         self._check_open()
         ready = self._ready
-        events = self._selector.select(0.0 if ready or self._stopping else self._wait(timeout))
-        self._now = now = self._clock()
-        for key, mask in events:
-            watcher = key.data
-            try:
-                if mask & EVENT_READ:
-                    watcher._read_ready()
-                if mask & EVENT_WRITE:
-                    watcher._write_ready()
-            except Exception as exc:  # noqa: BLE001  contained per watcher
-                watcher._fail(exc)
+        wait = 0.0 if ready or self._stopping else self._wait(timeout)
+        if self._epoll is not None:
+            self._dispatch_raw(self._epoll.poll(wait))
+        else:
+            self._dispatch(self._selector.select(wait))
+        now = self._now
         if self._timers._heap:
             self._timers.pop_due(now, ready)  # type: ignore[arg-type]
         for _ in range(len(ready)):
@@ -370,6 +377,35 @@ class Reactor:
         if self._closing:
             self._reap()
         self._timers.compact()
+
+    def _dispatch(self, events: list[tuple[selectors.SelectorKey, int]]) -> None:
+        """Any selector: ``(key, mask)`` pairs."""
+        self._now = self._clock()
+        for key, mask in events:
+            watcher = key.data
+            try:
+                if mask & EVENT_READ:
+                    watcher._read_ready()
+                if mask & EVENT_WRITE:
+                    watcher._write_ready()
+            except Exception as exc:  # noqa: BLE001  contained per watcher
+                watcher._fail(exc)
+
+    def _dispatch_raw(self, events: list[tuple[int, int]]) -> None:
+        """The hot path, for :class:`reactor.poller.EpollSelector`: raw epoll pairs."""
+        self._now = self._clock()
+        watchers = self._watchers_by_fd
+        for fd, bits in events:
+            watcher = watchers.get(fd)
+            if watcher is None:  # unregistered earlier in this turn
+                continue
+            try:
+                if bits & READ_BITS:
+                    watcher._read_ready()
+                if bits & WRITE_BITS:
+                    watcher._write_ready()
+            except Exception as exc:  # noqa: BLE001  contained per watcher
+                watcher._fail(exc)
 
     def _wait(self, timeout: float | None) -> float | None:
         """How long select() may block: until the next timer, at most ``timeout``."""
