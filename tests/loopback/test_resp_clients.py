@@ -1,4 +1,8 @@
-"""The RESP server against real clients: redis-py (sync and asyncio) and redis-cli."""
+"""The RESP server against real clients: redis-py (sync and asyncio) and redis-cli.
+
+The redis-py tests run twice: with the client's defaults (redis-py 8 says
+``HELLO 3`` and speaks RESP3) and pinned to RESP2 (``protocol=2``).
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from pathlib import Path
 import pytest
 import redis
 import redis.asyncio
+import redis.connection
 
 from protocols.resp.server import RespService
 from reactor.embedding import ReactorThread
@@ -31,10 +36,31 @@ def server() -> Iterator[tuple[ReactorThread, RespService, int]]:
         yield rt, service, listener.port
 
 
-def connect(port: int, **options: object) -> redis.Redis:
-    # The server speaks RESP2 only (HELLO 3 is refused with NOPROTO); redis-py 8
-    # defaults to RESP3, so the protocol is pinned as any RESP2-only server needs.
-    return redis.Redis(port=port, socket_timeout=10, protocol=2, **options)  # type: ignore[arg-type]
+DEFAULT_RESP = int(getattr(redis.connection, "DEFAULT_RESP_VERSION", 2))
+"""What redis-py speaks when not told: 3 since redis-py 8."""
+PROTOCOLS: list[int | None] = [None, 2] + ([3] if DEFAULT_RESP != 3 else [])
+
+
+@pytest.fixture(params=PROTOCOLS, ids=lambda p: "default" if p is None else f"resp{p}")
+def protocol(request: pytest.FixtureRequest) -> int | None:
+    """The ``protocol`` argument for redis-py; ``None`` leaves the client's default."""
+    value: int | None = request.param
+    return value
+
+
+def options_for(protocol: int | None) -> dict[str, object]:
+    return {} if protocol is None else {"protocol": protocol}
+
+
+def connect(port: int, protocol: int | None, **options: object) -> redis.Redis:
+    options.update(options_for(protocol))
+    return redis.Redis(port=port, socket_timeout=10, **options)  # type: ignore[arg-type]
+
+
+def speaks(client: redis.Redis, protocol: int | None) -> None:
+    """The server agrees on the protocol the client asked for."""
+    expected = DEFAULT_RESP if protocol is None else protocol
+    assert client.client_info()["resp"] == str(expected)
 
 
 def command(client: redis.Redis, *words: str | int) -> object:
@@ -42,10 +68,13 @@ def command(client: redis.Redis, *words: str | int) -> object:
     return client.execute_command(*words)  # type: ignore[no-untyped-call]
 
 
-def test_redis_py_strings_and_expiry(server: tuple[ReactorThread, RespService, int]) -> None:
+def test_redis_py_strings_and_expiry(
+    server: tuple[ReactorThread, RespService, int], protocol: int | None
+) -> None:
     _, _, port = server
-    r = connect(port)
+    r = connect(port, protocol)
     assert r.ping() is True
+    speaks(r, protocol)
     assert r.echo(b"hi\r\n") == b"hi\r\n"
     assert r.set("a", "1") is True
     assert r.get("a") == b"1"
@@ -76,9 +105,11 @@ def test_redis_py_strings_and_expiry(server: tuple[ReactorThread, RespService, i
     r.close()
 
 
-def test_redis_py_errors_carry_redis_texts(server: tuple[ReactorThread, RespService, int]) -> None:
+def test_redis_py_errors_carry_redis_texts(
+    server: tuple[ReactorThread, RespService, int], protocol: int | None
+) -> None:
     _, _, port = server
-    r = connect(port)
+    r = connect(port, protocol)
     r.set("s", "abc")
     with pytest.raises(redis.ResponseError, match="value is not an integer or out of range"):
         r.incr("s")
@@ -94,9 +125,11 @@ def test_redis_py_errors_carry_redis_texts(server: tuple[ReactorThread, RespServ
     r.close()
 
 
-def test_redis_py_pipeline(server: tuple[ReactorThread, RespService, int]) -> None:
+def test_redis_py_pipeline(
+    server: tuple[ReactorThread, RespService, int], protocol: int | None
+) -> None:
     _, _, port = server
-    r = connect(port)
+    r = connect(port, protocol)
     pipe = r.pipeline(transaction=False)
     for i in range(1000):
         pipe.set(f"key:{i}", i)
@@ -109,10 +142,12 @@ def test_redis_py_pipeline(server: tuple[ReactorThread, RespService, int]) -> No
     r.close()
 
 
-def test_redis_py_info_and_client_list(server: tuple[ReactorThread, RespService, int]) -> None:
+def test_redis_py_info_and_client_list(
+    server: tuple[ReactorThread, RespService, int], protocol: int | None
+) -> None:
     _, _, port = server
-    a = connect(port, client_name="alpha")
-    b = connect(port, client_name="beta")
+    a = connect(port, protocol, client_name="alpha")
+    b = connect(port, protocol, client_name="beta")
     a.set("x", "1", ex=100)
     assert b.get("x") == b"1"
     info = a.info()
@@ -135,10 +170,30 @@ def test_redis_py_info_and_client_list(server: tuple[ReactorThread, RespService,
     b.close()
 
 
-def test_client_kill_by_addr(server: tuple[ReactorThread, RespService, int]) -> None:
+def test_resp2_and_resp3_clients_side_by_side(
+    server: tuple[ReactorThread, RespService, int],
+) -> None:
     _, _, port = server
-    killer = connect(port)
-    victim = connect(port, client_name="victim")
+    two = connect(port, 2, client_name="two")
+    three = connect(port, 3, client_name="three")
+    three.set("k", "v")
+    assert two.get("k") == b"v"
+    assert two.get("nokey") is None
+    assert three.get("nokey") is None
+    assert three.config_get("save") == {"save": ""}
+    assert two.config_get("save") == {"save": ""}
+    assert {c["name"]: c["resp"] for c in two.client_list()} == {"two": "2", "three": "3"}
+    assert three.client_info()["resp"] == "3"
+    two.close()
+    three.close()
+
+
+def test_client_kill_by_addr(
+    server: tuple[ReactorThread, RespService, int], protocol: int | None
+) -> None:
+    _, _, port = server
+    killer = connect(port, protocol)
+    victim = connect(port, protocol, client_name="victim")
     victim.ping()
     addr = next(c["addr"] for c in killer.client_list() if c["name"] == "victim")
     assert killer.client_kill_filter(addr=addr) == 1
@@ -150,12 +205,17 @@ def test_client_kill_by_addr(server: tuple[ReactorThread, RespService, int]) -> 
     victim.close()
 
 
-def test_redis_py_asyncio(server: tuple[ReactorThread, RespService, int]) -> None:
+def test_redis_py_asyncio(
+    server: tuple[ReactorThread, RespService, int], protocol: int | None
+) -> None:
     _, _, port = server
 
     async def main() -> list[object]:
-        r = redis.asyncio.Redis(port=port, socket_timeout=10, protocol=2)
+        r = redis.asyncio.Redis(port=port, socket_timeout=10, **options_for(protocol))  # type: ignore[arg-type]
         try:
+            info = await r.client_info()
+            assert info["resp"] == str(DEFAULT_RESP if protocol is None else protocol)
+            assert await r.get("nokey") is None
             await r.set("a", "1")
             pipe = r.pipeline(transaction=False)
             pipe.incr("a")
@@ -179,10 +239,10 @@ REDIS_CLI = shutil.which("redis-cli")
 needs_cli = pytest.mark.skipif(REDIS_CLI is None, reason="redis-cli (Debian redis-tools) absent")
 
 
-def cli(port: int, *words: str) -> str:
+def cli(port: int, *words: str, options: tuple[str, ...] = ()) -> str:
     assert REDIS_CLI is not None
     done = subprocess.run(
-        [REDIS_CLI, "-h", "127.0.0.1", "-p", str(port), *words],
+        [REDIS_CLI, "-h", "127.0.0.1", "-p", str(port), *options, *words],
         capture_output=True,
         text=True,
         timeout=20,
@@ -218,9 +278,51 @@ def test_redis_cli(server: tuple[ReactorThread, RespService, int]) -> None:
     assert "db0:keys=1,expires=0" in info
     assert cli(port, "COMMAND", "COUNT").strip().isdigit()
     assert "summary" in cli(port, "COMMAND", "DOCS", "get")
-    assert cli(port, "HELLO", "3") == "NOPROTO unsupported protocol version\n\n"
+    assert cli(port, "HELLO", "4") == "NOPROTO unsupported protocol version\n\n"
     assert cli(port, "DBSIZE") == "1\n"
     assert cli(port, "KEYS", "*") == "a\n"
+
+
+def cli_speaks_resp3() -> bool:
+    """Whether the installed redis-cli has ``-3`` (redis-cli 6 and later)."""
+    assert REDIS_CLI is not None
+    done = subprocess.run(
+        [REDIS_CLI, "--help"], capture_output=True, text=True, timeout=20, check=False
+    )
+    return any(line.split()[:1] == ["-3"] for line in (done.stdout + done.stderr).splitlines())
+
+
+@needs_cli
+def test_redis_cli_resp3(server: tuple[ReactorThread, RespService, int]) -> None:
+    if not cli_speaks_resp3():
+        pytest.skip("this redis-cli has no -3 (RESP3) option")
+    _, _, port = server
+
+    def cli3(*words: str) -> str:
+        return cli(port, *words, options=("-3",))
+
+    assert cli3("PING") == "PONG\n"
+    assert cli3("SET", "a", "1") == "OK\n"
+    assert cli3("GET", "a") == "1\n"
+    assert cli3("GET", "nokey") == "\n"  # the RESP3 null, printed as redis-cli prints it
+    assert cli3("MGET", "a", "nokey") == "1\n\n"
+    assert cli3("SET", "a", "2", "NX") == "\n"
+    assert cli3("LPOP", "nolist", "2") == "\n"
+    assert cli3("INCR", "a") == "2\n"
+    assert re.fullmatch(
+        r"server redis\nversion 7\.0\.0\nproto 3\nid \d+\nmode standalone\n"
+        r"role master\nmodules \n",
+        cli3("HELLO"),
+    )
+    assert cli3("CONFIG", "GET", "save") == "save \n"
+    assert cli3("COMMAND", "DOCS", "get").startswith("get summary Get the value of a key\n")
+    info = cli3("CLIENT", "INFO")  # verbatim text: redis-cli drops the txt: prefix
+    assert re.fullmatch(
+        rf"id=\d+ addr=127\.0\.0\.1:\d+ laddr=127\.0\.0\.1:{port} .* resp=3 .*\n", info
+    )
+    assert cli3("INFO", "keyspace") == "# Keyspace\ndb0:keys=1,expires=0,avg_ttl=0\n"
+    assert cli3("HELLO", "4") == "NOPROTO unsupported protocol version\n\n"
+    assert cli3("GET") == "ERR wrong number of arguments for 'get' command\n\n"
 
 
 @needs_cli

@@ -234,3 +234,21 @@ def test_plugin_builds_a_factory_from_options(reactor: Reactor) -> None:
     peer.send(encode_command("SET", "k", "0123456789") + encode_command("SET", "k", "x" * 11))
     run_until(reactor, lambda: peer.poll() and peer.eof)
     assert bytes(peer.got) == b"+OK\r\n-ERR Protocol error: invalid bulk length\r\n"
+
+
+def test_hello_switches_the_protocol_mid_pipeline(reactor: Reactor) -> None:
+    _, port = serve(reactor)
+    peer, other = Peer(port), Peer(port)
+    peer.send(
+        encode_command("HELLO", "3")
+        + encode_command("GET", "nokey")
+        + encode_command("HELLO", "2")
+        + encode_command("GET", "nokey")
+    )
+    run_until(reactor, lambda: peer.poll().endswith(b"*0\r\n$-1\r\n"))
+    got = bytes(peer.got)
+    assert got.startswith(b"%7\r\n$6\r\nserver\r\n")
+    assert b"$5\r\nproto\r\n:3\r\n" in got
+    assert b"*0\r\n_\r\n*14\r\n" in got  # modules, the RESP3 null, the RESP2 map
+    other.send(encode_command("GET", "nokey"))  # the other connection never said HELLO
+    run_until(reactor, lambda: other.poll() == b"$-1\r\n")
