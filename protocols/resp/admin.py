@@ -93,6 +93,7 @@ class Admin:
     # -- INFO ------------------------------------------------------------------
 
     def info(self, session: Session, args: list[bytes]) -> bytes:
+        """``INFO [section ...]``: ``# Section`` blocks of ``field:value`` lines."""
         wanted = [arg.lower().decode("utf-8", "replace") for arg in args[1:]]
         if not wanted or any(w in ("all", "default", "everything") for w in wanted):
             wanted = list(SECTIONS)
@@ -150,6 +151,7 @@ class Admin:
     # -- COMMAND ---------------------------------------------------------------
 
     def command(self, session: Session, args: list[bytes]) -> bytes:
+        """``COMMAND [COUNT|LIST|INFO|DOCS ...]``: the command table."""
         if len(args) == 1:
             entries = [self._info_entry(c, session.resp) for c in self.commands.commands.values()]
             return _nested(entries)

@@ -24,8 +24,11 @@ REDIS_VERSION = "7.0.0"
 """The Redis release whose behaviour the commands follow, as INFO and HELLO report it."""
 
 NOPROTO = b"-NOPROTO unsupported protocol version\r\n"
+"""HELLO with a version other than 2 or 3."""
 WRONGPASS = b"-WRONGPASS invalid username-password pair or user is disabled.\r\n"
+"""AUTH or HELLO AUTH with a user other than ``default``."""
 BAD_NAME = b"-ERR Client names cannot contain spaces, newlines or special characters.\r\n"
+"""A client name with spaces or other non-printable characters."""
 
 
 def valid_name(name: bytes) -> bool:
@@ -198,6 +201,7 @@ class ClientCommands:
         )
 
     def auth(self, session: Session, args: list[bytes]) -> bytes:
+        """``AUTH [user] password``: the default user has no password."""
         if len(args) > 3:
             return SYNTAX
         if len(args) == 2:

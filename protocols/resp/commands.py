@@ -24,8 +24,6 @@ from typing import TYPE_CHECKING, Protocol, TypeAlias
 
 from protocols.resp.keys import KeyCommands
 from protocols.resp.parser import (
-    INT_MAX,
-    INT_MIN,
     OK,
     PONG,
     encode_array,
@@ -33,13 +31,7 @@ from protocols.resp.parser import (
     encode_error,
     parse_int,
 )
-from protocols.resp.replies import (
-    NOT_INTEGER,
-    RESP2,
-    SYNTAX,
-    WRONGTYPE,
-    wrong_arity,
-)
+from protocols.resp.replies import NOT_INTEGER, RESP2, wrong_arity
 from protocols.resp.strings import StringCommands
 
 if TYPE_CHECKING:
@@ -49,12 +41,6 @@ if TYPE_CHECKING:
     from protocols.resp.store import Keyspace
 
 __all__ = [
-    "INT_MAX",
-    "INT_MIN",
-    "NIL_ARRAY",
-    "NOT_INTEGER",
-    "SYNTAX",
-    "WRONGTYPE",
     "Command",
     "CommandFn",
     "Commands",
@@ -66,8 +52,7 @@ __all__ = [
 ]
 
 CommandFn: TypeAlias = "Callable[[Session, list[bytes]], bytes]"
-
-NIL_ARRAY = b"*-1\r\n"
+"""A command's function: the session and the whole argument list in, the encoded reply out."""
 
 
 def _text(raw: bytes) -> str:
@@ -247,6 +232,7 @@ class Commands:
     # -- connection ------------------------------------------------------------
 
     def ping(self, session: Session, args: list[bytes]) -> bytes:
+        """``PING [message]``: PONG, or the message as a bulk string."""
         if len(args) == 1:
             return PONG
         if len(args) == 2:
@@ -254,13 +240,16 @@ class Commands:
         return wrong_arity("ping")
 
     def echo(self, session: Session, args: list[bytes]) -> bytes:
+        """``ECHO message``."""
         return encode_bulk(args[1])
 
     def quit(self, session: Session, args: list[bytes]) -> bytes:
+        """``QUIT``: OK, then the connection closes."""
         session.quit = True
         return OK
 
     def select(self, session: Session, args: list[bytes]) -> bytes:
+        """``SELECT index``: only database 0 exists."""
         index = parse_int(args[1])
         if index is None:
             return NOT_INTEGER

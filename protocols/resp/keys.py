@@ -54,23 +54,28 @@ class KeyCommands:
             )
 
     def delete(self, session: Session, args: list[bytes]) -> bytes:
+        """``DEL key ...``: how many existed."""
         delete = self.store.delete
         return encode_integer(sum(1 for key in args[1:] if delete(key)))
 
     def exists(self, session: Session, args: list[bytes]) -> bytes:
+        """``EXISTS key ...``: how many exist (a key named twice counts twice)."""
         exists = self.store.exists
         return encode_integer(sum(1 for key in args[1:] if exists(key)))
 
     def type_(self, session: Session, args: list[bytes]) -> bytes:
+        """``TYPE key``: ``string``, ``list`` or ``none``."""
         value = self.store.get(args[1])
         if value is None:
             return b"+none\r\n"
         return b"+string\r\n" if type(value) is bytes else b"+list\r\n"
 
     def expire(self, session: Session, args: list[bytes]) -> bytes:
+        """``EXPIRE key seconds [NX|XX|GT|LT]``: 1 when the TTL was set."""
         return self._expire(args, 1000, "expire")
 
     def pexpire(self, session: Session, args: list[bytes]) -> bytes:
+        """``PEXPIRE key ms [NX|XX|GT|LT]``: 1 when the TTL was set."""
         return self._expire(args, 1, "pexpire")
 
     @staticmethod
@@ -124,19 +129,23 @@ class KeyCommands:
         return max(0, when - self.store.now_ms())
 
     def ttl(self, session: Session, args: list[bytes]) -> bytes:
+        """``TTL key``: seconds left (rounded), -1 without TTL, -2 when missing."""
         ms = self._remaining(args[1])
         assert ms is not None
         return encode_integer(ms if ms < 0 else (ms + 500) // 1000)
 
     def pttl(self, session: Session, args: list[bytes]) -> bytes:
+        """``PTTL key``: milliseconds left, -1 without TTL, -2 when missing."""
         ms = self._remaining(args[1])
         assert ms is not None
         return encode_integer(ms)
 
     def persist(self, session: Session, args: list[bytes]) -> bytes:
+        """``PERSIST key``: 1 when a TTL was removed."""
         return ONE if self.store.persist(args[1]) else ZERO
 
     def keys(self, session: Session, args: list[bytes]) -> bytes:
+        """``KEYS pattern``: the live keys matching a glob pattern, as an array."""
         pattern = args[1]
         if pattern == b"*":
             return encode_array(list(self.store.live_keys()))
@@ -144,9 +153,11 @@ class KeyCommands:
         return encode_array([key for key in self.store.live_keys() if match(tokens, key)])
 
     def dbsize(self, session: Session, args: list[bytes]) -> bytes:
+        """``DBSIZE``: the number of keys."""
         return encode_integer(len(self.store))
 
     def flushdb(self, session: Session, args: list[bytes]) -> bytes:
+        """``FLUSHDB [ASYNC|SYNC]`` (and FLUSHALL): remove every key."""
         if len(args) > 2 or (len(args) == 2 and args[1].upper() not in (b"ASYNC", b"SYNC")):
             return SYNTAX
         self.store.flush()

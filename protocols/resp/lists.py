@@ -61,9 +61,11 @@ class ListCommands:
         return encode_integer(len(items))
 
     def lpush(self, session: Session, args: list[bytes]) -> bytes:
+        """``LPUSH key value ...``: prepend; the new length."""
         return self._push(args, left=True)
 
     def rpush(self, session: Session, args: list[bytes]) -> bytes:
+        """``RPUSH key value ...``: append; the new length."""
         return self._push(args, left=False)
 
     def _pop(self, session: Session, args: list[bytes], left: bool) -> bytes:
@@ -90,12 +92,15 @@ class ListCommands:
         return encode_array(popped) if popped else EMPTY_ARRAY
 
     def lpop(self, session: Session, args: list[bytes]) -> bytes:
+        """``LPOP key [count]``: the first element(s), or null."""
         return self._pop(session, args, left=True)
 
     def rpop(self, session: Session, args: list[bytes]) -> bytes:
+        """``RPOP key [count]``: the last element(s), or null."""
         return self._pop(session, args, left=False)
 
     def llen(self, session: Session, args: list[bytes]) -> bytes:
+        """``LLEN key``: the length, 0 when missing."""
         try:
             items = self._list(args[1])
         except TypeError:
@@ -103,6 +108,7 @@ class ListCommands:
         return encode_integer(0 if items is None else len(items))
 
     def lrange(self, session: Session, args: list[bytes]) -> bytes:
+        """``LRANGE key start stop``: the elements, negative indexes from the end."""
         start = parse_int(args[2])
         stop = parse_int(args[3])
         if start is None or stop is None:

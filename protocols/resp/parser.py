@@ -56,13 +56,20 @@ MAX_INLINE = 64 * 1024
 """Longest inline command or length line (Redis's ``PROTO_INLINE_MAX_SIZE``)."""
 
 INT_MAX = (1 << 63) - 1
+"""The largest integer Redis stores (signed 64-bit)."""
 INT_MIN = -(1 << 63)
+"""The smallest integer Redis stores (signed 64-bit)."""
 
 CRLF = b"\r\n"
+"""The line ending of every RESP line."""
 OK = b"+OK\r\n"
+"""The usual success reply."""
 PONG = b"+PONG\r\n"
+"""PING's reply."""
 NIL = b"$-1\r\n"
+"""The RESP2 null bulk string (see :mod:`protocols.resp.replies` for RESP3)."""
 EMPTY_ARRAY = b"*0\r\n"
+"""An empty array, the same in RESP2 and RESP3."""
 
 _SPACE = b" \t\n\r\v\f"
 _ESCAPES = {ord("n"): 10, ord("r"): 13, ord("t"): 9, ord("b"): 8, ord("a"): 7}

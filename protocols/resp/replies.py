@@ -46,11 +46,17 @@ __all__ = [
 ]
 
 WRONGTYPE = b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
+"""A command on a key of another type."""
 NOT_INTEGER = b"-ERR value is not an integer or out of range\r\n"
+"""An argument or a value that is not a 64-bit integer."""
 OVERFLOW = b"-ERR increment or decrement would overflow\r\n"
+"""INCR and friends past the 64-bit range."""
 SYNTAX = b"-ERR syntax error\r\n"
+"""Options that do not parse."""
 ZERO = b":0\r\n"
+"""The integer 0."""
 ONE = b":1\r\n"
+"""The integer 1."""
 
 
 def wrong_arity(name: str) -> bytes:

@@ -53,6 +53,7 @@ class StringCommands:
             )
 
     def get(self, session: Session, args: list[bytes]) -> bytes:
+        """``GET key``: the string, or null."""
         value = self.store.lookup(args[1])
         if value is None:
             return session.resp.null
@@ -61,6 +62,7 @@ class StringCommands:
         return b"$%d\r\n%b\r\n" % (len(value), value)
 
     def getdel(self, session: Session, args: list[bytes]) -> bytes:
+        """``GETDEL key``: the string, deleting the key; or null."""
         value = self.store.lookup(args[1])
         if value is None:
             return session.resp.null
@@ -104,6 +106,7 @@ class StringCommands:
         return flags, now + ttl * unit
 
     def set_(self, session: Session, args: list[bytes]) -> bytes:
+        """``SET key value [NX|XX] [GET] [EX s|PX ms|KEEPTTL]``."""
         if len(args) == 3:  # the common case: no options
             self.store.set(args[1], args[2])
             return OK
@@ -130,6 +133,7 @@ class StringCommands:
         return session.resp.null if get else reply
 
     def mget(self, session: Session, args: list[bytes]) -> bytes:
+        """``MGET key ...``: one string or null per key (null for other types too)."""
         lookup = self.store.lookup
         null = session.resp.null
         parts = [b"*%d\r\n" % (len(args) - 1)]
@@ -142,6 +146,7 @@ class StringCommands:
         return b"".join(parts)
 
     def mset(self, session: Session, args: list[bytes]) -> bytes:
+        """``MSET key value ...``: set every pair."""
         if len(args) % 2 == 0:
             return wrong_arity("mset")
         set_ = self.store.set
@@ -157,6 +162,7 @@ class StringCommands:
         return value
 
     def append(self, session: Session, args: list[bytes]) -> bytes:
+        """``APPEND key value``: the new length."""
         try:
             old = self._string(args[1])
         except TypeError:
@@ -170,6 +176,7 @@ class StringCommands:
         return encode_integer(len(value))
 
     def strlen(self, session: Session, args: list[bytes]) -> bytes:
+        """``STRLEN key``: the length, 0 when missing."""
         try:
             value = self._string(args[1])
         except TypeError:
@@ -199,18 +206,22 @@ class StringCommands:
         return b":%b\r\n" % raw
 
     def incr(self, session: Session, args: list[bytes]) -> bytes:
+        """``INCR key``: add 1 to the number at key (0 when missing)."""
         return self._add(args[1], 1)
 
     def decr(self, session: Session, args: list[bytes]) -> bytes:
+        """``DECR key``: subtract 1."""
         return self._add(args[1], -1)
 
     def incrby(self, session: Session, args: list[bytes]) -> bytes:
+        """``INCRBY key n``: add n."""
         delta = parse_int(args[2])
         if delta is None:
             return NOT_INTEGER
         return self._add(args[1], delta)
 
     def decrby(self, session: Session, args: list[bytes]) -> bytes:
+        """``DECRBY key n``: subtract n."""
         delta = parse_int(args[2])
         if delta is None:
             return NOT_INTEGER

@@ -8,8 +8,9 @@ from collections.abc import Mapping
 import pytest
 
 from protocols.resp.admin import Admin
-from protocols.resp.commands import Commands, Session, parse_int
+from protocols.resp.commands import Commands, Session
 from protocols.resp.lists import ListCommands
+from protocols.resp.parser import parse_int
 from protocols.resp.store import Keyspace
 from reactor.testing import FakeClock
 
