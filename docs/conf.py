@@ -9,7 +9,7 @@ sys.path.insert(0, os.path.abspath(".."))
 
 project = "selreactor"
 author = "the selreactor authors"
-copyright = "2026, the selreactor authors"  # noqa: A001
+copyright = "2026, the selreactor authors"
 release = "0.1.0"
 
 extensions = [
@@ -18,7 +18,9 @@ extensions = [
     "sphinx.ext.viewcode",
 ]
 autodoc_member_order = "bysource"
-autodoc_default_options = {"members": True, "show-inheritance": True}
+# undoc-members: a public name without a docstring still appears (and can be
+# referred to); tests/docs/test_public_names.py is what demands the docstring.
+autodoc_default_options = {"members": True, "undoc-members": True, "show-inheritance": True}
 autodoc_typehints = "description"
 autodoc_type_aliases = {
     "PeerKey": "reactor.protocol.PeerKey",
@@ -38,12 +40,16 @@ exclude_patterns = ["_build", "examples"]
 # private names, type variables and the strings some type hints leave behind
 # have no page of their own.
 nitpick_ignore_regex = [
-    (r"py:.*", r"(%s)(\..*)?" % "|".join(sorted(sys.stdlib_module_names))),
+    (r"py:.*", r"(" + "|".join(sorted(sys.stdlib_module_names)) + r")(\..*)?"),
     (r"py:.*", r"(.*\.)?_\w+"),
     (r"py:.*", r"(.*\.)?[A-Z]"),
     (r"py:.*", r".*[\[\]'\"].*"),
     (r"py:class", r"TypeAliasForwardRef|SelectorKey"),
     (r"py:attr", r"when"),
+    # Public objects autodoc cannot show until they get an attribute docstring
+    # (instances and an unexported alias); remove each once documented.
+    (r"py:data", r"NEED_DATA|RESP2|RESP3"),
+    (r"py:class", r"Key"),
 ]
 
 
