@@ -48,69 +48,6 @@ KNOWN_GAPS: dict[str, frozenset[str]] = {
     "protocols.http.events": frozenset({"Event"}),
     "protocols.http.plugin": frozenset({"HTTPPlugin.add_arguments", "HTTPPlugin.make_factory"}),
     "protocols.http.writer": frozenset({"CONTINUE", "SERVER"}),
-    "protocols.resp.admin": frozenset({"Admin.info", "Admin.command"}),
-    "protocols.resp.clients": frozenset({"BAD_NAME", "NOPROTO", "ClientCommands.auth"}),
-    "protocols.resp.commands": frozenset(
-        {
-            "INT_MAX",
-            "INT_MIN",
-            "NIL_ARRAY",
-            "NOT_INTEGER",
-            "SYNTAX",
-            "WRONGTYPE",
-            "CommandFn",
-            "Commands.ping",
-            "Commands.echo",
-            "Commands.quit",
-            "Commands.select",
-        }
-    ),
-    "protocols.resp.keys": frozenset(
-        {
-            "KeyCommands.delete",
-            "KeyCommands.exists",
-            "KeyCommands.type_",
-            "KeyCommands.expire",
-            "KeyCommands.pexpire",
-            "KeyCommands.ttl",
-            "KeyCommands.pttl",
-            "KeyCommands.persist",
-            "KeyCommands.keys",
-            "KeyCommands.dbsize",
-            "KeyCommands.flushdb",
-        }
-    ),
-    "protocols.resp.lists": frozenset(
-        {
-            "ListCommands.lpush",
-            "ListCommands.rpush",
-            "ListCommands.lpop",
-            "ListCommands.rpop",
-            "ListCommands.llen",
-            "ListCommands.lrange",
-        }
-    ),
-    "protocols.resp.parser": frozenset(
-        {"CRLF", "EMPTY_ARRAY", "INT_MAX", "INT_MIN", "NIL", "OK", "PONG"}
-    ),
-    "protocols.resp.replies": frozenset(
-        {"NOT_INTEGER", "ONE", "OVERFLOW", "SYNTAX", "WRONGTYPE", "ZERO"}
-    ),
-    "protocols.resp.strings": frozenset(
-        {
-            "StringCommands.get",
-            "StringCommands.getdel",
-            "StringCommands.set_",
-            "StringCommands.mget",
-            "StringCommands.mset",
-            "StringCommands.append",
-            "StringCommands.strlen",
-            "StringCommands.incr",
-            "StringCommands.decr",
-            "StringCommands.incrby",
-            "StringCommands.decrby",
-        }
-    ),
     "reactor.plugins": frozenset({"GROUP"}),
     "reactor.transport": frozenset(
         {"DEFAULT_HIGH_WATER", "DEFAULT_LOW_WATER", "DEFAULT_READ_SIZE"}
