@@ -65,7 +65,10 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_LINE = 4096
+"""The longest line a member may send, newline included (``--max-line``)."""
 DEFAULT_SEND_QUEUE = 64 * 1024
+"""Per-member send queue (``--send-queue``): the high-water mark, and the backlog
+allowed beyond it before a slow reader is disconnected."""
 _NICK = re.compile(r"[A-Za-z0-9_.\-]{1,32}")
 
 

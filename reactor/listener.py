@@ -208,10 +208,13 @@ class Listener:
             )
         )
         self._sock.setblocking(False)
-        self.family = self._sock.family
+        self.family = int(self._sock.family)
         self.address: PeerKey = normalise_address(self.family, self._sock.getsockname())
         """The bound (host, port); for a Unix socket ``("unix:" + path, 0)``."""
         self._path = self.address[0][5:] if self.family == socket.AF_UNIX else None
+        # Every connection of a listener bound to one address shares that
+        # address as its local one; a wildcard listener's vary by interface.
+        self._local = None if self.address[0] in ("0.0.0.0", "::") else self.address  # noqa: S104
         self._suspended = False  # by suspend()
         self._full = False  # at max_connections with the pause policy
         self._backoff: TimerHandle | None = None
@@ -259,9 +262,13 @@ class Listener:
         self._registered = want
 
     def _read_ready(self) -> None:
+        # socket.accept() converts family and type to enums for every peer;
+        # the listener knows both, so it wraps the raw descriptor itself.
+        accept = self._sock._accept  # type: ignore[attr-defined]
+        family = self.family
         for _ in range(self.accept_batch):
             try:
-                sock, address = self._sock.accept()
+                fd, address = accept()
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as exc:
@@ -272,7 +279,7 @@ class Listener:
                     continue
                 raise
             self._backoff_delay = _BACKOFF_FIRST
-            self._accepted(sock, address)
+            self._accepted(socket.socket(family, socket.SOCK_STREAM, 0, fd), address)
             if self._full or not self._registered:
                 return
 
@@ -285,7 +292,7 @@ class Listener:
         )
 
     def _accepted(self, sock: socket.socket, address: object) -> None:
-        family = sock.family
+        family = self.family
         key = normalise_address(family, address, -1)
         host, port = key
         shared, from_host = self._per_peer.get(host, (host, 0))
@@ -316,6 +323,8 @@ class Listener:
             owner=self,
             idle_timeout=self.idle_timeout,
             write_timeout=self.write_timeout,
+            family=family,
+            local=self._local,
             **self._conn_options,  # type: ignore[arg-type]
         )
         self.accepted += 1

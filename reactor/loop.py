@@ -349,6 +349,13 @@ class Reactor:
 
         return connect(self, factory, host, port, **options)
 
+    def _unregister_closing(self, fd: int) -> None:
+        """Unregister ``fd``, which is closed before the next poll."""
+        if self._epoll is not None:
+            self._epoll.discard(fd)
+        else:
+            self._selector.unregister(fd)
+
     # -- running ----------------------------------------------------------------
 
     def run_once(self, timeout: float | None = None) -> None:

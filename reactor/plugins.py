@@ -22,6 +22,7 @@ from reactor.protocol import Plugin
 __all__ = ["GROUP", "PluginNotFound", "available", "load"]
 
 GROUP = "reactor.protocols"
+"""The entry-point group that plugins register in."""
 
 
 class PluginNotFound(LookupError):

@@ -9,6 +9,12 @@ descriptor to registered ``data``, and :meth:`EpollSelector.poll`, the raw
 ``(SelectorKey, mask)`` tuples that :meth:`selectors.BaseSelector.select`
 builds for every event.
 
+Registration is lean too: the selector keeps the registered events and data
+in plain dicts and builds a :class:`selectors.SelectorKey` only when one is
+asked for, and :meth:`EpollSelector.discard` forgets a descriptor that is
+about to be closed without an ``epoll_ctl`` call (closing it removes it from
+the epoll set).
+
 The raw path does not mask events by the registered interest the way
 ``select()`` does: an error or hang-up is reported as both readable and
 writable, as ``select()`` reports it when both were registered.  Every
@@ -54,20 +60,20 @@ def _fileno(fileobj: _FileObject) -> int:
 class _KeyMap(Mapping["_FileObject", "SelectorKey"]):
     """``get_map()``'s read-only view, keyed by descriptor."""
 
-    def __init__(self, keys: dict[int, SelectorKey]) -> None:
-        self._keys = keys
+    def __init__(self, selector: EpollSelector) -> None:
+        self._selector = selector
 
     def __len__(self) -> int:
-        return len(self._keys)
+        return len(self._selector._events)
 
     def __getitem__(self, fileobj: _FileObject) -> SelectorKey:
         try:
-            return self._keys[_fileno(fileobj)]
+            return self._selector._key(_fileno(fileobj))
         except (ValueError, AttributeError):
             raise KeyError(fileobj) from None
 
     def __iter__(self) -> Iterator[_FileObject]:
-        return iter(self._keys)
+        return iter(self._selector._events)
 
 
 class EpollSelector(selectors.BaseSelector):
@@ -75,10 +81,16 @@ class EpollSelector(selectors.BaseSelector):
 
     def __init__(self) -> None:
         self._epoll = select.epoll()
-        self._keys: dict[int, SelectorKey] = {}
+        self._events: dict[int, int] = {}  # fd -> selectors events
+        self._fileobjs: dict[int, _FileObject] = {}  # only those registered as objects
         self.watchers: dict[int, object] = {}
         """Descriptor -> the ``data`` it was registered with."""
-        self._map = _KeyMap(self._keys)
+        self._map = _KeyMap(self)
+
+    def _key(self, fd: int) -> SelectorKey:
+        return selectors.SelectorKey(
+            self._fileobjs.get(fd, fd), fd, self._events[fd], self.watchers[fd]
+        )
 
     @staticmethod
     def _epoll_events(events: int) -> int:
@@ -91,45 +103,52 @@ class EpollSelector(selectors.BaseSelector):
     def register(self, fileobj: _FileObject, events: int, data: object = None) -> SelectorKey:
         """Watch ``fileobj`` for ``events`` (``EVENT_READ`` and/or ``EVENT_WRITE``)."""
         fd = _fileno(fileobj)
-        if fd in self._keys:
+        if fd in self._events:
             raise KeyError(f"{fileobj!r} (fd {fd}) is already registered")
-        key = selectors.SelectorKey(fileobj, fd, events, data)
         self._epoll.register(fd, self._epoll_events(events))
-        self._keys[fd] = key
+        self._events[fd] = events
         self.watchers[fd] = data
-        return key
+        if fileobj is not fd:
+            self._fileobjs[fd] = fileobj
+        return selectors.SelectorKey(fileobj, fd, events, data)
 
     def unregister(self, fileobj: _FileObject) -> SelectorKey:
         """Stop watching ``fileobj``."""
         fd = _fileno(fileobj)
-        key = self._keys.pop(fd)  # KeyError if absent, as selectors says
-        del self.watchers[fd]
+        key = self._key(fd)  # KeyError if absent, as selectors says
+        self.discard(fd)
         with contextlib.suppress(OSError):  # already closed: the kernel forgot it
             self._epoll.unregister(fd)
         return key
 
+    def discard(self, fd: int) -> None:
+        """Forget ``fd`` without telling the kernel: for a descriptor about to be
+        closed, since closing it removes it from the epoll set."""
+        del self._events[fd]
+        del self.watchers[fd]
+        if self._fileobjs:
+            self._fileobjs.pop(fd, None)
+
     def modify(self, fileobj: _FileObject, events: int, data: object = None) -> SelectorKey:
         """Change the events or data of a registered ``fileobj``."""
         fd = _fileno(fileobj)
-        old = self._keys[fd]
-        if events != old.events:
+        if self._events[fd] != events:  # KeyError if absent, as selectors says
             self._epoll.modify(fd, self._epoll_events(events))
-        key = selectors.SelectorKey(fileobj, fd, events, data)
-        self._keys[fd] = key
+            self._events[fd] = events
         self.watchers[fd] = data
-        return key
+        return selectors.SelectorKey(fileobj, fd, events, data)
 
     def select(self, timeout: float | None = None) -> list[tuple[SelectorKey, int]]:
         """The standard interface: ``(key, events)`` for each ready descriptor."""
         ready = []
-        keys = self._keys
+        registered = self._events
         for fd, bits in self.poll(timeout):
-            key = keys.get(fd)
-            if key is not None:
+            wanted = registered.get(fd)
+            if wanted is not None:
                 events = (selectors.EVENT_READ if bits & READ_BITS else 0) | (
                     selectors.EVENT_WRITE if bits & WRITE_BITS else 0
                 )
-                ready.append((key, events & key.events))
+                ready.append((self._key(fd), events & wanted))
         return ready
 
     def poll(self, timeout: float | None = None) -> list[tuple[int, int]]:
@@ -139,7 +158,7 @@ class EpollSelector(selectors.BaseSelector):
         elif timeout <= 0:
             timeout = 0
         try:
-            return self._epoll.poll(timeout, max(len(self._keys), 1))
+            return self._epoll.poll(timeout, max(len(self._events), 1))
         except InterruptedError:
             return []
 
@@ -154,5 +173,6 @@ class EpollSelector(selectors.BaseSelector):
     def close(self) -> None:
         """Close the epoll descriptor and forget every registration."""
         self._epoll.close()
-        self._keys.clear()
+        self._events.clear()
+        self._fileobjs.clear()
         self.watchers.clear()

@@ -67,8 +67,11 @@ log = logging.getLogger(__name__)
 EVENT_READ = selectors.EVENT_READ
 EVENT_WRITE = selectors.EVENT_WRITE
 DEFAULT_READ_SIZE = 64 * 1024
+"""The most one ``recv`` takes per readiness event (the fairness bound)."""
 DEFAULT_HIGH_WATER = 64 * 1024
+"""Write-buffer size above which the handler gets ``pause_writing()``."""
 DEFAULT_LOW_WATER = 16 * 1024
+"""Write-buffer size below which a paused handler gets ``resume_writing()``."""
 # sendmsg() takes at most IOV_MAX buffers; Linux says 1024.
 _IOV_MAX = 1024
 _NOSIGNAL = getattr(socket, "MSG_NOSIGNAL", 0)  # SIGPIPE never kills the process
@@ -135,6 +138,7 @@ class Connection:
         "_high",
         "_idle_timeout",
         "_idle_timer",
+        "_local",
         "_loop",
         "_low",
         "_notify_passive",
@@ -174,21 +178,22 @@ class Connection:
         low_water: int | None = None,
         nodelay: bool = True,
         keepalive: bool = False,
+        family: int | None = None,
+        local: PeerKey | None = None,
     ) -> None:
         self.id = next(_ids)
         self._loop = loop
         self._sock = sock
         self._fd = sock.fileno()
-        sock.setblocking(False)
-        family = sock.family
-        if family in (socket.AF_INET, socket.AF_INET6):
-            if nodelay:
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            if keepalive:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        if family is None:  # the property builds an IntEnum: listeners pass it in
+            family = sock.family
+        _prepare_socket(sock, family, nodelay, keepalive)
         self.peer = (
             peer if peer is not None else normalise_address(family, sock.getpeername(), self.id)
         )
+        # A listener bound to one address passes it (one shared tuple); other
+        # connections ask the socket when first asked, or at the latest on close.
+        self._local = local
         self.created = self.last_activity = loop._now
         self.bytes_in = 0
         self.bytes_out = 0
@@ -238,11 +243,13 @@ class Connection:
 
     @property
     def local(self) -> PeerKey:
-        """The local ``(host, port)`` (asked of the socket: idle connections stay small)."""
-        try:
-            return normalise_address(self._sock.family, self._sock.getsockname(), 0)
-        except OSError:  # closed
-            return ("", 0)
+        """The local ``(host, port)``; still known after the connection closed."""
+        if self._local is None:
+            try:
+                self._local = normalise_address(self._sock.family, self._sock.getsockname(), 0)
+            except OSError:  # closed before anyone asked, and getsockname failed
+                return ("", 0)
+        return self._local
 
     @property
     def state(self) -> State:
@@ -612,7 +619,9 @@ class Connection:
     def _schedule_finish(self) -> None:
         if not self._events & _REAPING:
             if self._events:
-                self._loop._selector.unregister(self._fd)
+                # the socket is closed at the end of this turn, which takes it
+                # out of epoll: no epoll_ctl needed on the fast path
+                self._loop._unregister_closing(self._fd)
             self._events = _REAPING
             self._loop._closing.append(self)
 
@@ -627,6 +636,8 @@ class Connection:
         self._idle_timer = self._write_timer = None
         if self._exc is None and not self._eof_received:
             _drain_unread(self._sock)
+        if self._local is None:
+            _ = self.local  # fixed for life: keep it for connection_lost and the logs
         self._sock.close()
         self._loop._connections.pop(self.id, None)
         if self._owner is not None:
@@ -735,6 +746,16 @@ class Connection:
             option = getattr(socket, name, None)
             if value is not None and option is not None:
                 sock.setsockopt(socket.IPPROTO_TCP, option, value)
+
+
+def _prepare_socket(sock: socket.socket, family: int, nodelay: bool, keepalive: bool) -> None:
+    """Non-blocking, and for TCP the options asked for (TCP_NODELAY by default)."""
+    sock.setblocking(False)
+    if family in (socket.AF_INET, socket.AF_INET6):
+        if nodelay:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if keepalive:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
 
 
 def _drain_unread(sock: socket.socket) -> None:

@@ -44,14 +44,9 @@ MODULES = module_names()
 # documented; any *other* undocumented name fails the test.  Remove entries
 # as they get their docstrings.
 KNOWN_GAPS: dict[str, frozenset[str]] = {
-    "protocols.chat": frozenset({"DEFAULT_MAX_LINE", "DEFAULT_SEND_QUEUE"}),
     "protocols.http.events": frozenset({"Event"}),
     "protocols.http.plugin": frozenset({"HTTPPlugin.add_arguments", "HTTPPlugin.make_factory"}),
     "protocols.http.writer": frozenset({"CONTINUE", "SERVER"}),
-    "reactor.plugins": frozenset({"GROUP"}),
-    "reactor.transport": frozenset(
-        {"DEFAULT_HIGH_WATER", "DEFAULT_LOW_WATER", "DEFAULT_READ_SIZE"}
-    ),
 }
 
 

@@ -547,3 +547,25 @@ def test_frames_before_an_oversize_one_are_delivered(reactor: Reactor) -> None:
     assert handlers[0].events == ["made", "data:abc", "data:de", "lost"]
     assert isinstance(handlers[0].lost_exc, FrameTooLarge)
     sock.close()
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "0.0.0.0"])  # noqa: S104
+def test_local_address_is_known_during_and_after_connection_lost(
+    reactor: Reactor, host: str
+) -> None:
+    seen: list[PeerKey] = []
+
+    class Watch(Recorder):
+        def connection_lost(self, exc: Exception | None) -> None:
+            assert self.transport is not None
+            seen.append(self.transport.local)
+            super().connection_lost(exc)
+
+    listener = reactor.listen(lambda peer: Watch(), host, 0)
+    sock = client(listener.port)
+    run_until(reactor, lambda: listener.connections)
+    conn = next(iter(listener.connections.values()))
+    sock.close()
+    run_until(reactor, lambda: seen)
+    assert seen == [("127.0.0.1", listener.port)]
+    assert conn.local == ("127.0.0.1", listener.port)
