@@ -549,7 +549,7 @@ def test_frames_before_an_oversize_one_are_delivered(reactor: Reactor) -> None:
     sock.close()
 
 
-@pytest.mark.parametrize("host", ["127.0.0.1", "0.0.0.0"])  # noqa: S104
+@pytest.mark.parametrize("host", ["127.0.0.1", "0.0.0.0"])
 def test_local_address_is_known_during_and_after_connection_lost(
     reactor: Reactor, host: str
 ) -> None:
