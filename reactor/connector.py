@@ -29,6 +29,8 @@ from reactor.transport import (
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from typing_extensions import Unpack
+
     from reactor.loop import Reactor
     from reactor.protocol import Factory
     from reactor.timers import TimerHandle
@@ -267,36 +269,12 @@ class Connector:
 
 
 def connect(
-    reactor: Reactor,
-    factory: Factory,
-    host: str,
-    port: int,
-    *,
-    timeout: float | None = 10.0,
-    idle_timeout: float | None = None,
-    write_timeout: float | None = None,
-    read_size: int = DEFAULT_READ_SIZE,
-    high_water: int = DEFAULT_HIGH_WATER,
-    low_water: int | None = None,
-    nodelay: bool = True,
-    keepalive: bool = False,
+    reactor: Reactor, factory: Factory, host: str, port: int, **options: Unpack[ConnectOptions]
 ) -> Connector:
     """Connect to ``host:port`` without blocking; ``factory(peer_key)`` makes the handler.
 
     ``host`` may be a Unix socket path (``/...`` or ``unix:...``).  Failure or
-    ``timeout`` reaches :attr:`Connector.error` and the done callbacks.
+    ``timeout`` (10 s by default) reaches :attr:`Connector.error` and the done
+    callbacks.  The options are :class:`Connector`'s.
     """
-    return Connector(
-        reactor,
-        factory,
-        host,
-        port,
-        timeout=timeout,
-        idle_timeout=idle_timeout,
-        write_timeout=write_timeout,
-        read_size=read_size,
-        high_water=high_water,
-        low_water=low_water,
-        nodelay=nodelay,
-        keepalive=keepalive,
-    )
+    return Connector(reactor, factory, host, port, **options)

@@ -15,6 +15,7 @@ import pytest
 
 from protocols.chargen import line
 from protocols.echo import EchoHandler
+from reactor.listener import Listener
 from reactor.loop import Reactor
 from reactor.protocol import BaseHandler, PeerKey, Transport
 from reactor.testing import run_until
@@ -55,18 +56,25 @@ class Recorder(BaseHandler):
         self.lost_exc = exc
 
 
+def recording_listener(
+    reactor: Reactor, cls: type[Recorder] = Recorder
+) -> tuple[Listener, list[Recorder]]:
+    """A listener on a free port whose handlers are kept, in accept order."""
+    handlers: list[Recorder] = []
+
+    def factory(peer: PeerKey) -> Recorder:
+        handlers.append(cls())
+        return handlers[-1]
+
+    return reactor.listen(factory, "127.0.0.1", 0), handlers
+
+
 def echo(peer: PeerKey) -> EchoHandler:
     return EchoHandler()
 
 
 def test_callback_order_made_data_eof_lost(reactor: Reactor) -> None:
-    handlers: list[Recorder] = []
-
-    def factory(peer: PeerKey) -> Recorder:
-        handlers.append(Recorder())
-        return handlers[-1]
-
-    listener = reactor.listen(factory, "127.0.0.1", 0)
+    listener, handlers = recording_listener(reactor)
     sock = client(listener.port)
     sock.send(b"hello")
     run_until(reactor, lambda: handlers and handlers[0].data == b"hello")
@@ -209,8 +217,6 @@ def test_unix_socket_peers_are_keyed_uniquely(reactor: Reactor, tmp_path: object
 
 
 def test_client_that_never_reads_is_bounded_and_others_carry_on(reactor: Reactor) -> None:
-    handlers: list[Recorder] = []
-
     class Echoing(Recorder):
         def data_received(self, data: bytes) -> None:
             super().data_received(data)
@@ -227,11 +233,7 @@ def test_client_that_never_reads_is_bounded_and_others_carry_on(reactor: Reactor
             assert self.transport is not None
             self.transport.resume_reading()
 
-    def factory(peer: PeerKey) -> Recorder:
-        handlers.append(Echoing())
-        return handlers[-1]
-
-    listener = reactor.listen(factory, "127.0.0.1", 0)
+    listener, handlers = recording_listener(reactor, Echoing)
     hog = client(listener.port)
     hog.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
     run_until(reactor, lambda: handlers)
@@ -318,13 +320,7 @@ def test_a_raising_handler_loses_only_its_own_connection(
 
 
 def test_reset_by_peer_becomes_connection_lost_with_the_error(reactor: Reactor) -> None:
-    handlers: list[Recorder] = []
-
-    def factory(peer: PeerKey) -> Recorder:
-        handlers.append(Recorder())
-        return handlers[-1]
-
-    listener = reactor.listen(factory, "127.0.0.1", 0)
+    listener, handlers = recording_listener(reactor)
     sock = client(listener.port)
     run_until(reactor, lambda: handlers)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
@@ -335,13 +331,7 @@ def test_reset_by_peer_becomes_connection_lost_with_the_error(reactor: Reactor) 
 
 
 def test_write_to_a_vanished_peer_never_raises(reactor: Reactor) -> None:
-    handlers: list[Recorder] = []
-
-    def factory(peer: PeerKey) -> Recorder:
-        handlers.append(Recorder())
-        return handlers[-1]
-
-    listener = reactor.listen(factory, "127.0.0.1", 0)
+    listener, handlers = recording_listener(reactor)
     sock = client(listener.port)
     run_until(reactor, lambda: handlers)
     transport = handlers[0].transport
@@ -356,13 +346,7 @@ def test_write_to_a_vanished_peer_never_raises(reactor: Reactor) -> None:
 
 
 def test_close_flushes_and_abort_drops(reactor: Reactor) -> None:
-    handlers: list[Recorder] = []
-
-    def factory(peer: PeerKey) -> Recorder:
-        handlers.append(Recorder())
-        return handlers[-1]
-
-    listener = reactor.listen(factory, "127.0.0.1", 0)
+    listener, handlers = recording_listener(reactor)
     a = client(listener.port)
     b = client(listener.port)
     run_until(reactor, lambda: len(handlers) == 2)
@@ -387,13 +371,7 @@ def test_close_flushes_and_abort_drops(reactor: Reactor) -> None:
 
 
 def test_write_eof_half_closes_after_the_buffer_drains(reactor: Reactor) -> None:
-    handlers: list[Recorder] = []
-
-    def factory(peer: PeerKey) -> Recorder:
-        handlers.append(Recorder())
-        return handlers[-1]
-
-    listener = reactor.listen(factory, "127.0.0.1", 0)
+    listener, handlers = recording_listener(reactor)
     sock = client(listener.port)
     run_until(reactor, lambda: handlers)
     transport = handlers[0].transport
@@ -412,14 +390,12 @@ def test_write_eof_half_closes_after_the_buffer_drains(reactor: Reactor) -> None
 
 
 def test_eof_received_true_keeps_the_write_side_open(reactor: Reactor) -> None:
-    handlers: list[Recorder] = []
+    class KeepOpen(Recorder):
+        def __init__(self) -> None:
+            super().__init__()
+            self.keep_open = True
 
-    def factory(peer: PeerKey) -> Recorder:
-        handlers.append(Recorder())
-        handlers[-1].keep_open = True
-        return handlers[-1]
-
-    listener = reactor.listen(factory, "127.0.0.1", 0)
+    listener, handlers = recording_listener(reactor, KeepOpen)
     sock = client(listener.port)
     sock.shutdown(socket.SHUT_WR)
     run_until(reactor, lambda: handlers and "eof" in handlers[0].events)
@@ -455,13 +431,7 @@ def test_set_protocol_hands_off_with_queued_output_kept(reactor: Reactor) -> Non
 
 
 def test_pause_and_resume_reading(reactor: Reactor) -> None:
-    handlers: list[Recorder] = []
-
-    def factory(peer: PeerKey) -> Recorder:
-        handlers.append(Recorder())
-        return handlers[-1]
-
-    listener = reactor.listen(factory, "127.0.0.1", 0)
+    listener, handlers = recording_listener(reactor)
     sock = client(listener.port)
     run_until(reactor, lambda: handlers)
     transport = handlers[0].transport
@@ -526,8 +496,6 @@ def test_sigpipe_never_kills_the_process(reactor: Reactor) -> None:
 def test_frames_before_an_oversize_one_are_delivered(reactor: Reactor) -> None:
     from reactor.framing import FrameTooLarge, LengthPrefixFramer
 
-    handlers: list[Recorder] = []
-
     class Framed(Recorder):
         def connection_made(self, transport: Transport) -> None:
             super().connection_made(transport)
@@ -536,11 +504,7 @@ def test_frames_before_an_oversize_one_are_delivered(reactor: Reactor) -> None:
         def data_received(self, data: bytes) -> None:
             self.events.append("data:" + data.decode())
 
-    def factory(peer: PeerKey) -> Recorder:
-        handlers.append(Framed())
-        return handlers[-1]
-
-    listener = reactor.listen(factory, "127.0.0.1", 0)
+    listener, handlers = recording_listener(reactor, Framed)
     sock = client(listener.port)
     sock.send(b"\x03abc\x02de\xc8" + b"z" * 20)  # two good frames, then 200 > 10
     run_until(reactor, lambda: handlers and "lost" in handlers[0].events)
