@@ -356,10 +356,13 @@ class Connection:
         self._route()
         if self._active == 0:
             self._set_reading(False)
+        elif self._pending:
+            # Messages already read go first, on the next turn (delivery is
+            # never re-entrant); reading resumes once they are delivered, so
+            # the peer's EOF cannot overtake them.
+            self._loop.call_soon(self._deliver_later)
         else:
             self._set_reading(True)
-            if self._pending:
-                self._loop.call_soon(self._deliver_pending)
 
     def _route(self) -> None:
         """Choose how received bytes reach the handler (direct is the hot path)."""
@@ -400,6 +403,15 @@ class Connection:
             self._protocol.data_received(message)
         if not pending and self._framer is None and self._active == -1:
             self._route()
+
+    def _deliver_later(self) -> None:
+        try:
+            self._deliver_pending()
+        except Exception as exc:  # noqa: BLE001  contained: this connection only
+            self._fail(exc)
+            return
+        if self._active and not self._pending and self._state is State.OPEN:
+            self._set_reading(True)
 
     def _became_passive(self) -> None:
         """gen_tcp's ``{tcp_passive, Socket}``: an active-N budget ran out."""

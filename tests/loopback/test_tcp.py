@@ -533,3 +533,54 @@ def test_local_address_is_known_during_and_after_connection_lost(
     run_until(reactor, lambda: seen)
     assert seen == [("127.0.0.1", listener.port)]
     assert conn.local == ("127.0.0.1", listener.port)
+
+
+def test_eof_never_overtakes_messages_held_by_active_once(reactor: Reactor) -> None:
+    from reactor.framing import LineFramer
+
+    class Once(Recorder):
+        def connection_made(self, transport: Transport) -> None:
+            super().connection_made(transport)
+            transport.set_framer(LineFramer(max_size=100))
+            transport.set_active("once")
+
+        def data_received(self, data: bytes) -> None:
+            self.events.append("data:" + data.decode().strip())
+            assert self.transport is not None
+            # re-arm later, as a gen_tcp owner does once it handled the message
+            self.transport.loop.call_soon(self.transport.set_active, "once")
+
+    listener, handlers = recording_listener(reactor, Once)
+    sock = client(listener.port)
+    sock.sendall(b"one\ntwo\nthree\n")
+    sock.shutdown(socket.SHUT_WR)
+    run_until(reactor, lambda: handlers and "lost" in handlers[0].events)
+    assert handlers[0].events == ["made", "data:one", "data:two", "data:three", "eof", "lost"]
+    sock.close()
+
+
+def test_a_handler_failing_in_deferred_delivery_loses_its_connection(
+    reactor: Reactor,
+) -> None:
+    from reactor.framing import LineFramer
+
+    class FailSecond(Recorder):
+        def connection_made(self, transport: Transport) -> None:
+            super().connection_made(transport)
+            transport.set_framer(LineFramer(max_size=100))
+            transport.set_active("once")
+
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            if data == b"two\n":
+                raise RuntimeError("handler bug")
+            assert self.transport is not None
+            self.transport.loop.call_soon(self.transport.set_active, "once")
+
+    listener, handlers = recording_listener(reactor, FailSecond)
+    sock = client(listener.port)
+    sock.sendall(b"one\ntwo\nthree\n")
+    run_until(reactor, lambda: handlers and "lost" in handlers[0].events)
+    assert isinstance(handlers[0].lost_exc, RuntimeError)
+    assert handlers[0].data == b"one\ntwo\n"
+    sock.close()
