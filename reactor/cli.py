@@ -69,6 +69,11 @@ def _add_serve_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--drain-timeout", type=float, default=10.0, help="graceful shutdown deadline (s)"
     )
+    parser.add_argument(
+        "--status",
+        metavar="[HOST:]PORT",
+        help="also serve a live status page of the connection table (the 'status' plugin)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -167,7 +172,17 @@ def _serve(plugin: Plugin, args: argparse.Namespace) -> int:
         print(f"reactor: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         reactor.close()
         return 1
-    _stop_on_signals(reactor, listener, args.drain_timeout)
+    listeners = [listener]
+    if args.status:
+        try:
+            listeners.append(_serve_status(reactor, args.status))
+        except (OSError, ValueError, plugins.PluginNotFound) as exc:
+            print(
+                f"reactor: cannot serve the status page on {args.status}: {exc}", file=sys.stderr
+            )
+            reactor.close()
+            return 1
+    _stop_on_signals(reactor, listeners, args.drain_timeout)
     log.info("serving %s on %s:%s", args.name, listener.host, listener.port)
     try:
         reactor.run()
@@ -177,7 +192,22 @@ def _serve(plugin: Plugin, args: argparse.Namespace) -> int:
     return 0
 
 
-def _stop_on_signals(reactor: Reactor, listener: Listener, drain_timeout: float) -> None:
+def _serve_status(reactor: Reactor, where: str) -> Listener:
+    """Serve the ``status`` plugin on ``[HOST:]PORT`` in the same reactor."""
+    host, _, port = where.rpartition(":")
+    status = plugins.load("status")
+    parser = argparse.ArgumentParser(prog="reactor serve --status")
+    status.add_arguments(parser)
+    listener = reactor.listen(
+        status.make_factory(reactor, parser.parse_args([])),
+        host.strip("[]") or "127.0.0.1",
+        int(port),
+    )
+    log.info("status page on http://%s:%s/", listener.host, listener.port)
+    return listener
+
+
+def _stop_on_signals(reactor: Reactor, listeners: list[Listener], drain_timeout: float) -> None:
     state = {"draining": False}
 
     def on_signal(signum: int) -> None:
@@ -186,10 +216,18 @@ def _stop_on_signals(reactor: Reactor, listener: Listener, drain_timeout: float)
             reactor.stop()
             return
         state["draining"] = True
-        log.info(
-            "%s: draining %d connection(s)", signal.Signals(signum).name, len(listener.connections)
-        )
-        listener.shutdown(drain_timeout, reactor.stop)
+        open_now = sum(len(listener.connections) for listener in listeners)
+        log.info("%s: draining %d connection(s)", signal.Signals(signum).name, open_now)
+        left = len(listeners)
+
+        def drained() -> None:
+            nonlocal left
+            left -= 1
+            if not left:
+                reactor.stop()
+
+        for listener in listeners:
+            listener.shutdown(drain_timeout, drained)
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         reactor.add_signal_handler(signum, on_signal, signum)
