@@ -65,6 +65,19 @@ class _State(enum.Enum):
     ERROR = enum.auto()
 
 
+# The states as module constants: a global is read several times faster
+# than an enum's attribute, and next_event() reads a few per call.
+_ST_HEAD = _State.HEAD
+_ST_BODY = _State.BODY
+_ST_CHUNK_SIZE = _State.CHUNK_SIZE
+_ST_CHUNK_DATA = _State.CHUNK_DATA
+_ST_CHUNK_END = _State.CHUNK_END
+_ST_TRAILERS = _State.TRAILERS
+_ST_END = _State.END
+_ST_CLOSED = _State.CLOSED
+_ST_ERROR = _State.ERROR
+
+
 _TCHARS = r"[-!#$%&'*+.^_`|~0-9A-Za-z]+"
 _REQUEST_LINE = re.compile(rf"({_TCHARS}) ([\x21-\x7e]+) HTTP/([0-9])\.([0-9])")
 _FIELD_LINES = re.compile(rf"^({_TCHARS}):[ \t]*(.*?)[ \t]*\r$", re.MULTILINE)
@@ -72,6 +85,12 @@ _FRAMING_FIELDS = frozenset(
     {"host", "content-length", "transfer-encoding", "connection", "expect"}
 )
 # Control characters other than HTAB, CR and LF; CR and LF are checked by count.
+# The head of the fast path: HTTP/1.0 or 1.1, field values free of control
+# characters other than HTAB (RFC 9110, 5.5), lines ended by CRLF.
+_SIMPLE_HEAD = re.compile(
+    rf"({_TCHARS}) ([\x21-\x7e]+) HTTP/1\.([01])\r\n"
+    rf"((?:{_TCHARS}:[^\x00-\x08\x0a-\x1f\x7f]*\r\n)*)"
+)
 _CTL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _CTL_BYTES = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 _HEX = re.compile(rb"[0-9A-Fa-f]{1,16}")
@@ -98,7 +117,7 @@ class RequestParser:
         self._buf: bytes | bytearray = b""
         self._pos = 0
         self._scanned = 0  # bytes after _pos known not to start the head's end
-        self._state = _State.HEAD
+        self._state = _ST_HEAD
         self._remaining = 0  # body or chunk bytes still expected
         self._body_seen = 0
         self._head: RequestHead | None = None
@@ -108,7 +127,7 @@ class RequestParser:
 
     def feed(self, data: bytes) -> None:
         """Append bytes from the peer (ignored once the connection must close)."""
-        if self._state is _State.CLOSED or not data:
+        if self._state is _ST_CLOSED or not data:
             return
         buf = self._buf
         pos = self._pos
@@ -134,17 +153,17 @@ class RequestParser:
     @property
     def idle(self) -> bool:
         """True between requests with nothing buffered."""
-        return self._state is _State.HEAD and self._pos >= len(self._buf)
+        return self._state is _ST_HEAD and self._pos >= len(self._buf)
 
     @property
     def in_head(self) -> bool:
         """True while a request's head has started but is incomplete."""
-        return self._state is _State.HEAD and self._pos < len(self._buf)
+        return self._state is _ST_HEAD and self._pos < len(self._buf)
 
     @property
     def closed(self) -> bool:
         """True after the last request of a connection that must close."""
-        return self._state is _State.CLOSED
+        return self._state is _ST_CLOSED
 
     @property
     def current(self) -> RequestHead | None:
@@ -161,20 +180,20 @@ class RequestParser:
         """
         state = self._state
         try:
-            if state is _State.HEAD:
+            if state is _ST_HEAD:
                 return self._next_head()
-            if state is _State.BODY:
+            if state is _ST_BODY:
                 return self._next_body()
-            if state is _State.END:
+            if state is _ST_END:
                 return self._finish(_END)
-            if state is _State.ERROR:
+            if state is _ST_ERROR:
                 assert self._error is not None
                 raise self._error
-            if state is _State.CLOSED:
+            if state is _ST_CLOSED:
                 return NEED_DATA
             return self._next_chunked()
         except HTTPError as exc:
-            self._state = _State.ERROR
+            self._state = _ST_ERROR
             self._error = exc
             raise
 
@@ -182,9 +201,9 @@ class RequestParser:
         head = self._head
         self._head = None
         if head is not None and head.keep_alive:
-            self._state = _State.HEAD
+            self._state = _ST_HEAD
         else:
-            self._state = _State.CLOSED
+            self._state = _ST_CLOSED
             self._buf = b""
             self._pos = 0
         return event
@@ -192,10 +211,13 @@ class RequestParser:
     def _next_head(self) -> RequestHead | NeedData:
         buf = self._buf
         pos = self._pos
-        # Tolerate empty lines before a request line (RFC 9112, section 2.2).
-        while buf.startswith(b"\r\n", pos):
-            pos += 2
-        self._pos = pos
+        if pos >= len(buf):
+            return NEED_DATA
+        if buf[pos] == 13:  # CR
+            # Tolerate empty lines before a request line (RFC 9112, section 2.2).
+            while buf.startswith(b"\r\n", pos):
+                pos += 2
+            self._pos = pos
         end = buf.find(b"\r\n\r\n", pos + self._scanned)
         if end < 0:
             pending = len(buf) - pos
@@ -214,20 +236,24 @@ class RequestParser:
         head = self._parse_head(buf[pos : end + 2].decode("latin-1"))
         self._head = head
         if head.chunked:
-            self._state = _State.CHUNK_SIZE
+            self._state = _ST_CHUNK_SIZE
         elif head.content_length:
-            self._state = _State.BODY
+            self._state = _ST_BODY
             self._remaining = head.content_length
         else:
-            self._state = _State.END
+            self._state = _ST_END
         self._body_seen = 0
         return head
 
     def _parse_head(self, text: str) -> RequestHead:
         # ``text`` is the head with every line's CRLF, the request line first.
-        line_end = text.find("\r\n")
-        method, target, version = self._request_line(text[:line_end])
-        fields = _fields(text, line_end + 2, self._limits, "request head")
+        simple = _simple_head(text, self._limits)
+        if simple is None:  # unusual, or wrong: the general path decides
+            line_end = text.find("\r\n")
+            method, target, version = self._request_line(text[:line_end])
+            fields = _fields(text, line_end + 2, self._limits, "request head")
+        else:
+            method, target, version, fields = simple
         length: str | None = None
         codings: str | None = None
         connection: str | None = None
@@ -257,7 +283,9 @@ class RequestParser:
             target,
             version,
             Headers._trusted(fields),
-            keep_alive=_keep_alive(version, connection),
+            keep_alive=version == "1.1"
+            if connection is None
+            else _keep_alive(version, connection),
             expect_continue=expect and version == "1.1",
             content_length=content_length,
             chunked=chunked,
@@ -320,7 +348,7 @@ class RequestParser:
         n = min(available, self._remaining)
         self._remaining -= n
         if not self._remaining:
-            self._state = _State.END
+            self._state = _ST_END
         return Data(self._take(n))
 
     def _next_chunked(self) -> Data | EndOfMessage | NeedData:
@@ -328,25 +356,25 @@ class RequestParser:
             state = self._state
             buf = self._buf
             pos = self._pos
-            if state is _State.CHUNK_SIZE:
+            if state is _ST_CHUNK_SIZE:
                 if not self._chunk_size_line():
                     return NEED_DATA
-            elif state is _State.CHUNK_DATA:
+            elif state is _ST_CHUNK_DATA:
                 available = len(buf) - pos
                 if not available:
                     return NEED_DATA
                 n = min(available, self._remaining)
                 self._remaining -= n
                 if not self._remaining:
-                    self._state = _State.CHUNK_END
+                    self._state = _ST_CHUNK_END
                 return Data(self._take(n))
-            elif state is _State.CHUNK_END:
+            elif state is _ST_CHUNK_END:
                 if len(buf) - pos < 2:
                     return NEED_DATA
                 if not buf.startswith(b"\r\n", pos):
                     raise BadRequest("chunk data not followed by CRLF")
                 self._pos = pos + 2
-                self._state = _State.CHUNK_SIZE
+                self._state = _ST_CHUNK_SIZE
             else:  # TRAILERS
                 return self._next_trailers()
 
@@ -363,13 +391,13 @@ class RequestParser:
         size = _chunk_size(bytes(buf[pos:end]))
         self._pos = end + 2
         if size == 0:
-            self._state = _State.TRAILERS
+            self._state = _ST_TRAILERS
             return True
         if self._body_seen + size > limits.max_body:
             raise BodyTooLarge(f"chunked body over {limits.max_body} bytes")
         self._body_seen += size
         self._remaining = size
-        self._state = _State.CHUNK_DATA
+        self._state = _ST_CHUNK_DATA
         return True
 
     def _next_trailers(self) -> EndOfMessage | NeedData:
@@ -390,6 +418,34 @@ class RequestParser:
         text = buf[pos : end + 2].decode("latin-1")
         fields = _fields(text, 0, limits, "trailer section")
         return self._finish(EndOfMessage(Headers._trusted(fields)))
+
+
+def _simple_head(text: str, limits: Limits) -> tuple[str, str, str, list[tuple[str, str]]] | None:
+    """``(method, target, version, fields)`` of a plain, valid head, else None.
+
+    The fast path: one anchored match checks the whole head, then one split
+    and a partition per field line take it apart.  It accepts only what the
+    general path (:meth:`RequestParser._request_line` and :func:`_fields`)
+    accepts, with the same result, and returns None for anything else, well
+    formed or not: the general path then parses it or raises the right error.
+    """
+    m = _SIMPLE_HEAD.fullmatch(text)
+    if m is None:
+        return None
+    method, target, minor, block = m.groups()
+    if len(text) - 2 > limits.max_head or m.start(4) - 2 > limits.max_request_line:
+        return None
+    fields: list[tuple[str, str]] = []
+    if block:
+        lines = block.split("\r\n")
+        lines.pop()  # the block ends in CRLF
+        if len(lines) > limits.max_headers:
+            return None
+        append = fields.append
+        for line in lines:
+            name, _, value = line.partition(":")
+            append((name.lower(), value.strip(" \t")))
+    return method, target, "1.1" if minor == "1" else "1.0", fields
 
 
 def _fields(text: str, start: int, limits: Limits, what: str) -> list[tuple[str, str]]:

@@ -1,0 +1,193 @@
+"""The HTTP fast paths give exactly what the general paths give.
+
+The parser reads a plain head with one anchored match and a split instead of
+the general path's per-part checks; these tests generate heads, valid and
+broken in the ways the general path refuses, and require the fast path to
+either agree or step aside.
+"""
+
+from __future__ import annotations
+
+import itertools
+from unittest import mock
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from protocols.http import parser as parser_module
+from protocols.http.events import NEED_DATA, HTTPError, Limits
+from protocols.http.parser import RequestParser
+
+TCHAR = "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+# Mostly plain characters, with the ones each rule is about mixed in.
+tricky = st.sampled_from(list(" \t\r\n:\x00\x01\x0b\x7f\x80\xa0\xff/?"))
+good_tokens = st.one_of(
+    st.text(alphabet=TCHAR, min_size=1, max_size=10),
+    st.sampled_from(["GET", "HEAD", "Host", "Content-Length", "Connection", "Expect"]),
+)
+bad_tokens = st.one_of(
+    st.just(""),
+    st.text(alphabet=st.one_of(st.sampled_from(list(TCHAR)), tricky), max_size=8),
+)
+good_values = st.one_of(
+    st.sampled_from(["", " x ", "\tx\t", "close", "keep-alive", "100-continue", "5", " 0 "]),
+    st.text(
+        alphabet=st.characters(min_codepoint=0x20, max_codepoint=0xFF, exclude_characters="\x7f")
+    ),
+)
+bad_values = st.text(alphabet=st.one_of(st.characters(max_codepoint=0xFF), tricky), min_size=1)
+good_targets = st.one_of(
+    st.sampled_from(["/", "*", "/a?b=c", "http://h/x"]),
+    st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=1),
+)
+bad_targets = st.one_of(
+    st.just(""),
+    st.text(alphabet=st.one_of(st.characters(min_codepoint=0x21, max_codepoint=0x7E), tricky)),
+)
+good_versions = st.sampled_from(["HTTP/1.1", "HTTP/1.0"])
+bad_versions = st.sampled_from(["HTTP/1.5", "HTTP/2.0", "HTTP/1", "http/1.1", "HTTP/1.1 "])
+good_separators = st.sampled_from([":", ": ", ":\t", ":  "])
+bad_separators = st.sampled_from([" :", ""])
+
+
+@st.composite
+def heads(draw: st.DrawFn) -> str:
+    """A request head, with every line's CRLF, as the parser decodes it.
+
+    Each part is valid most of the time, so that about half the heads are
+    valid and the rest are broken in one or two places.
+    """
+
+    def part(good: st.SearchStrategy[str], bad: st.SearchStrategy[str]) -> str:
+        return draw(bad if draw(st.integers(0, 15)) == 0 else good)
+
+    method = part(good_tokens, bad_tokens)
+    line = f"{method} {part(good_targets, bad_targets)} {part(good_versions, bad_versions)}"
+    if draw(st.integers(0, 15)) == 0:
+        line = line.replace(" ", draw(st.sampled_from(["  ", "\t"])), 1)
+    lines = [line]
+    for _ in range(draw(st.integers(0, 6))):
+        name = part(good_tokens, bad_tokens)
+        lines.append(
+            f"{name}{part(good_separators, bad_separators)}{part(good_values, bad_values)}"
+        )
+    if draw(st.booleans()):
+        lines.insert(1, "Host: h")
+    text = "".join(f"{line}\r\n" for line in lines)
+    if draw(st.booleans()):  # one odd character anywhere
+        at = draw(st.integers(0, len(text)))
+        text = text[:at] + draw(tricky) + text[at:]
+    return text
+
+
+limits = st.sampled_from(
+    [
+        Limits(),
+        Limits(max_request_line=12, max_head=40, max_headers=2),
+        Limits(max_request_line=20, max_head=10_000, max_headers=1),
+    ]
+)
+
+
+def general(text: str, lim: Limits) -> tuple[str, str, str, list[tuple[str, str]]]:
+    parser = RequestParser(lim)
+    line_end = text.find("\r\n")
+    method, target, version = parser._request_line(text[:line_end])
+    fields = parser_module._fields(text, line_end + 2, lim, "request head")
+    return method, target, version, fields
+
+
+@settings(max_examples=1500, deadline=None)
+@given(heads(), limits)
+def test_simple_head_agrees_with_the_general_path_or_steps_aside(text: str, lim: Limits) -> None:
+    fast = parser_module._simple_head(text, lim)
+    try:
+        expected = general(text, lim)
+    except HTTPError:
+        assert fast is None
+        return
+    if fast is not None:
+        assert fast == expected
+
+
+def agrees(text: str, lim: Limits) -> bool:
+    fast = parser_module._simple_head(text, lim)
+    try:
+        expected = general(text, lim)
+    except HTTPError:
+        return fast is None
+    return fast is None or fast == expected
+
+
+PLAINS = ["GET /a?b HTTP/1.1\r\nHost: h\r\nX-A:\tv w \r\nX-B:\r\n", "M * HTTP/1.0\r\nA:b\r\n"]
+ODD = [*" \t\r\n:;/?\x00\x01\x0b\x0c\x1f\x7f\x80\x9f\xa0\xffAz0", "\r\n"]
+
+
+@pytest.mark.parametrize("plain", PLAINS)
+def test_every_single_character_edit_of_a_plain_head_agrees(plain: str) -> None:
+    lim = Limits()
+    assert parser_module._simple_head(plain, lim) is not None
+    for at in range(len(plain)):
+        for odd in ODD:
+            assert agrees(plain[:at] + odd + plain[at:], lim)  # inserted
+            assert agrees(plain[:at] + odd + plain[at + 1 :], lim)  # replaced
+        assert agrees(plain[:at] + plain[at + 1 :], lim)  # deleted
+
+
+def test_simple_head_takes_the_plain_heads() -> None:
+    lim = Limits()
+    text = "GET / HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nX-A:\t v \t\r\nX-B:\r\n"
+    assert parser_module._simple_head(text, lim) == (
+        "GET",
+        "/",
+        "1.1",
+        [("host", "127.0.0.1:8080"), ("x-a", "v"), ("x-b", "")],
+    )
+    assert parser_module._simple_head("GET * HTTP/1.0\r\n", lim) == ("GET", "*", "1.0", [])
+    # Not plain: the general path decides.
+    for text in (
+        "GET / HTTP/1.2\r\nHost: h\r\n",
+        "GET / HTTP/1.1\r\nHost : h\r\n",
+        "GET / HTTP/1.1\r\nHost: h\rx\r\n",
+        "GET / HTTP/1.1\r\nHost: \x01\r\n",
+    ):
+        assert parser_module._simple_head(text, lim) is None
+
+
+def outcome(chunks: list[bytes], lim: Limits) -> tuple[list[object], tuple[type, str] | None]:
+    parser = RequestParser(lim)
+    events: list[object] = []
+    try:
+        for chunk in chunks:
+            parser.feed(chunk)
+            for _ in range(10_000):
+                event = parser.next_event()
+                if event is NEED_DATA:
+                    break
+                events.append(event)
+    except HTTPError as exc:
+        return events, (type(exc), exc.message)
+    return events, None
+
+
+def split_at(data: bytes, cuts: list[int]) -> list[bytes]:
+    edges = [0, *sorted(cuts), len(data)]
+    return [data[a:b] for a, b in itertools.pairwise(edges)]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(heads(), min_size=1, max_size=3), limits, st.data())
+def test_requests_cut_anywhere_give_the_same_events_on_either_path(
+    texts: list[str], lim: Limits, data: st.DataObject
+) -> None:
+    wire = b"".join(t.encode("latin-1") + b"\r\n" for t in texts)
+    cuts = data.draw(st.lists(st.integers(0, len(wire)), max_size=8))
+    chunks = split_at(wire, cuts)
+    fast, fast_whole = outcome(chunks, lim), outcome([wire], lim)
+    with mock.patch.object(parser_module, "_simple_head", lambda text, lim: None):
+        slow, slow_whole = outcome(chunks, lim), outcome([wire], lim)
+    # (A limit may be reported differently whole and cut, before and after
+    # the head ends; the paths agree for the same cuts.)
+    assert fast == slow
+    assert fast_whole == slow_whole
