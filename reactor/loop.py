@@ -402,14 +402,15 @@ class Reactor:
         """The hot path, for :class:`reactor.poller.EpollSelector`: raw epoll pairs."""
         self._now = self._clock()
         watchers = self._watchers_by_fd
+        read_bits, write_bits = READ_BITS, WRITE_BITS
         for fd, bits in events:
             watcher = watchers.get(fd)
             if watcher is None:  # unregistered earlier in this turn
                 continue
             try:
-                if bits & READ_BITS:
+                if bits & read_bits:
                     watcher._read_ready()
-                if bits & WRITE_BITS:
+                if bits & write_bits:
                     watcher._write_ready()
             except Exception as exc:  # noqa: BLE001  contained per watcher
                 watcher._fail(exc)

@@ -89,6 +89,9 @@ class State(enum.Enum):
     CLOSED = "closed"  # connection_lost has been called
 
 
+_OPEN = State.OPEN  # read on every write: a module constant, not a class attribute
+
+
 class WriteTimeout(TimeoutError):
     """The peer did not drain the write buffer within the write timeout."""
 
@@ -465,13 +468,8 @@ class Connection:
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         """Send ``data``: at once if nothing is queued, else after what is."""
-        if self._state is not State.OPEN:
-            if self._state is State.CLOSING and self._exc is None and not self._eof_pending:
-                log.debug("write to %s after close() dropped", self.peer)
-            return
-        if self._eof_pending:
-            raise RuntimeError("write() after write_eof()")
-        if not data:
+        if self._state is not _OPEN or self._eof_pending:
+            self._write_refused()
             return
         if not self._wbuf:
             try:
@@ -486,7 +484,11 @@ class Connection:
                 self.last_activity = self._loop._now
                 if sent == len(data):
                     return
+            elif not data:
+                return
             rest = memoryview(data)[sent:] if sent else data
+        elif not data:
+            return
         else:
             rest = data
         if not isinstance(rest, bytes) and not (
@@ -494,6 +496,12 @@ class Connection:
         ):
             rest = bytes(rest)  # a mutable buffer may change after write() returns
         self._queue(rest)
+
+    def _write_refused(self) -> None:
+        if self._state is _OPEN:  # open, but write_eof() was called
+            raise RuntimeError("write() after write_eof()")
+        if self._state is State.CLOSING and self._exc is None and not self._eof_pending:
+            log.debug("write to %s after close() dropped", self.peer)
 
     def writelines(self, chunks: Iterable[bytes | bytearray | memoryview]) -> None:
         """Write each chunk in order, joined into one send where possible."""
