@@ -199,12 +199,18 @@ class App:
 
     def __init__(self, fallback: Handler | None = None) -> None:
         self._routes: dict[tuple[str, str], Handler] = {}
+        # The routes whose path is a plain origin-form target (a "/" and no
+        # "?"): a request whose target equals one has that path, so one
+        # dict lookup on the raw target finds its handler.
+        self._plain: dict[tuple[str, str], Handler] = {}
         self._methods: dict[str, list[str]] = {}
         self._fallback = fallback
 
     def add(self, method: str, path: str, handler: Handler) -> None:
         """Route ``method`` requests for ``path`` to ``handler``."""
         self._routes[method, path] = handler
+        if path.startswith("/") and "?" not in path:
+            self._plain[method, path] = handler
         methods = self._methods.setdefault(path, [])
         if method not in methods:
             methods.append(method)
@@ -234,6 +240,10 @@ class App:
 
     def __call__(self, request: Request) -> Response:
         """Answer ``request`` with its route's handler, or 404/405."""
+        head = request.head
+        handler = self._plain.get((head.method, head.target))
+        if handler is not None:
+            return handler(request)
         path = request.path
         handler = self.resolve(request.method, path)
         if handler is not None:

@@ -181,11 +181,13 @@ class RequestParser:
         state = self._state
         try:
             if state is _ST_HEAD:
+                if self._pos >= len(self._buf):
+                    return NEED_DATA
                 return self._next_head()
-            if state is _ST_BODY:
-                return self._next_body()
             if state is _ST_END:
                 return self._finish(_END)
+            if state is _ST_BODY:
+                return self._next_body()
             if state is _ST_ERROR:
                 assert self._error is not None
                 raise self._error

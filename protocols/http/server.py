@@ -45,6 +45,15 @@ __all__ = ["HTTPConfig", "HTTPHandler", "current_date"]
 log = logging.getLogger(__name__)
 
 _TEXT = [("Content-Type", "text/plain; charset=utf-8")]
+# Whole responses to a batch of pipelined requests are joined into one write
+# (one send) up to this size; past it they go out at once, so the transport's
+# high-water mark still pushes back as each large response is written.
+_BATCH = 16384
+
+
+def _internal_error() -> Response:
+    return Response(500, [*_TEXT, ("Connection", "close")], b"Internal Server Error\n")
+
 
 _date_second = -1
 _date = b""
@@ -99,6 +108,8 @@ class HTTPHandler(BaseHandler):
         "_head",
         "_header_timer",
         "_idle_timer",
+        "_out",
+        "_out_size",
         "_parser",
         "_paused_reading",
         "_scheduled",
@@ -118,6 +129,8 @@ class HTTPHandler(BaseHandler):
         self._writer = ResponseWriter()
         self._head: RequestHead | None = None
         self._body: list[bytes] = []
+        self._out: list[bytes] = []  # whole responses not yet written
+        self._out_size = 0
         self._stream: Iterator[bytes] | None = None
         self._writing_paused = False
         self._paused_reading = False
@@ -141,7 +154,7 @@ class HTTPHandler(BaseHandler):
         if self._closed:
             return
         self._parser.feed(data)
-        if self._blocked():
+        if self._stream is not None or self._writing_paused or self._scheduled is not None:
             self._pause_reading()  # buffer no more than this read meanwhile
         else:
             self._process()
@@ -155,6 +168,7 @@ class HTTPHandler(BaseHandler):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._closed = True
+        self._out.clear()
         self._cancel_timers()
         self._end_stream()
         self.transport = None
@@ -173,9 +187,6 @@ class HTTPHandler(BaseHandler):
             self._shutdown()
 
     # -- the request cycle ---------------------------------------------------------
-
-    def _blocked(self) -> bool:
-        return self._stream is not None or self._writing_paused or self._scheduled is not None
 
     def _busy(self) -> bool:
         return (
@@ -196,43 +207,50 @@ class HTTPHandler(BaseHandler):
 
     def _process(self) -> None:
         """Answer buffered requests, at most a budget of them this turn."""
-        transport = self.transport
-        assert transport is not None
+        try:
+            self._answer()
+        finally:
+            if self._out:
+                self._flush()
+
+    def _answer(self) -> None:
         parser = self._parser
+        next_event = parser.next_event
         budget = self._config.pipeline_budget
         while True:
             try:
-                event = parser.next_event()
+                event = next_event()
             except HTTPError as exc:
                 self._fail(exc)
                 return
-            if event is NEED_DATA:
-                break
             if type(event) is RequestHead:
-                if not self._start_request(event):
+                self._head = event
+                if (
+                    event.expect_continue or self._header_timer is not None
+                ) and not self._start_request(event):
                     return
+            elif event is NEED_DATA:
+                break
             elif type(event) is Data:
                 self._body.append(event.data)
+            elif not self._finish_request():
+                return
             else:
-                self._finish_request()
-                if self._closed:
-                    return
-                if self._stream is not None or self._writing_paused:
-                    # resume_writing() or the end of the stream carries on.
-                    self._pause_reading()
-                    return
                 budget -= 1
                 if not budget:
                     if parser.buffered:
                         self._pause_reading()
-                        self._scheduled = transport.loop.call_soon(self._resume)
+                        assert self.transport is not None
+                        self._scheduled = self.transport.loop.call_soon(self._resume)
                         return
                     break
-        self._idle_again()
+        if self._paused_reading or self._eof or parser.in_head:
+            self._idle_again()
 
     def _idle_again(self) -> None:
         """Everything buffered is answered: read on, and watch a partial head."""
-        self._resume_reading()
+        if self._paused_reading:
+            self._resume_reading()
         if self._parser.in_head:
             if self._header_timer is None and self._config.header_timeout > 0:
                 assert self.transport is not None
@@ -252,7 +270,7 @@ class HTTPHandler(BaseHandler):
             transport = self.transport
             assert transport is not None
             if self.app.accepts(head.method, Request(head).path):
-                transport.write(CONTINUE)
+                self._write(CONTINUE)
             else:
                 # Answer without reading the body, which the peer then never
                 # sends; the connection cannot carry another request after it.
@@ -261,7 +279,8 @@ class HTTPHandler(BaseHandler):
                 return False
         return True
 
-    def _finish_request(self) -> None:
+    def _finish_request(self) -> bool:
+        """The request is complete: answer it; false if this turn must stop."""
         head = self._head
         assert head is not None
         self._head = None
@@ -271,14 +290,27 @@ class HTTPHandler(BaseHandler):
             self._body = []
         else:
             data = b""
-        self._send(head, self._call_app(Request(head, data, self.transport)))
+        request = Request(head, data, self.transport)
+        try:
+            response = self.app(request)
+        except Exception:  # the application's bug: answer 500, keep serving others
+            log.exception("application failed for %s on %r", self.peer, request)
+            response = _internal_error()
+        self._send(head, response)
+        if self._closed:
+            return False
+        if self._stream is not None or self._writing_paused:
+            # resume_writing() or the end of the stream carries on.
+            self._pause_reading()
+            return False
+        return True
 
     def _call_app(self, request: Request) -> Response:
         try:
             return self.app(request)
         except Exception:  # the application's bug: answer 500, keep serving others
             log.exception("application failed for %s on %r", self.peer, request)
-            return Response(500, [*_TEXT, ("Connection", "close")], b"Internal Server Error\n")
+            return _internal_error()
 
     def _send(self, head: RequestHead, response: Response, *, close: bool = False) -> None:
         transport = self.transport
@@ -288,9 +320,13 @@ class HTTPHandler(BaseHandler):
         body = response.body
         if prepared is not None and not close:
             assert isinstance(body, bytes)
-            transport.write(writer.prepared(head, prepared, body, current_date()))
+            data = writer.prepared(head, prepared, body, current_date())
+            self._out.append(data)
+            self._out_size += len(data)
+            if self._out_size >= _BATCH:
+                self._flush()
         elif isinstance(body, (bytes, bytearray, memoryview)):
-            transport.write(
+            self._queue(
                 writer.response(
                     head,
                     response.status,
@@ -308,7 +344,7 @@ class HTTPHandler(BaseHandler):
                 transport.abort()
                 self._closed = True
                 return
-            transport.write(
+            self._write(
                 writer.start(
                     head, response.status, response.headers, current_date(), length=length
                 )
@@ -340,7 +376,7 @@ class HTTPHandler(BaseHandler):
             try:
                 chunk = next(stream)
                 if chunk:
-                    transport.write(writer.body(chunk))
+                    self._write(writer.body(chunk))
             except StopIteration:
                 self._finish_stream()
                 return True
@@ -356,7 +392,7 @@ class HTTPHandler(BaseHandler):
     def _finish_stream(self) -> None:
         transport = self.transport
         assert transport is not None
-        transport.write(self._writer.end())
+        self._write(self._writer.end())
         self._end_stream()
         if self._writer.must_close:
             self._shutdown()
@@ -383,7 +419,7 @@ class HTTPHandler(BaseHandler):
         if transport is None or self._closed:
             return
         reason = status_line(status)[13:-2].decode()
-        transport.write(
+        self._write(
             self._writer.response(None, status, _TEXT, f"{reason}\n".encode(), current_date())
         )
         self._shutdown()
@@ -417,10 +453,36 @@ class HTTPHandler(BaseHandler):
 
     def _shutdown(self) -> None:
         """Close after flushing what was written; read nothing more."""
+        if self._out:
+            self._flush()
         self._closed = True
         self._cancel_timers()
         if self.transport is not None:
             self.transport.close()
+
+    # -- writing -------------------------------------------------------------------
+
+    def _queue(self, data: bytes) -> None:
+        """Add a whole response to the batch written when this turn ends."""
+        self._out.append(data)
+        self._out_size += len(data)
+        if self._out_size >= _BATCH:
+            self._flush()
+
+    def _write(self, data: bytes) -> None:
+        """Write at once, after the batch."""
+        if self._out:
+            self._flush()
+        if self.transport is not None:
+            self.transport.write(data)
+
+    def _flush(self) -> None:
+        out = self._out
+        data = out[0] if len(out) == 1 else b"".join(out)
+        out.clear()
+        self._out_size = 0
+        if self.transport is not None and data:
+            self.transport.write(data)
 
     def _cancel_timers(self) -> None:
         for timer in (self._header_timer, self._idle_timer, self._scheduled):

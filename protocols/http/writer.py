@@ -98,15 +98,25 @@ def _encode_fields(headers: Iterable[tuple[str, str]]) -> tuple[bytes, bool, boo
 
 class PreparedHead:
     """A response head computed once: status line and fields, without
-    ``Connection``, ``Date`` and the blank line that ends the head."""
+    ``Connection``, ``Date`` and the blank line that ends the head.
 
-    __slots__ = ("close", "data", "length", "status")
+    It also remembers the last whole keep-alive HTTP/1.1 response built from
+    it, keyed by the identity of the ``Date`` line and of the body: the
+    ``Date`` line changes once a second, so every other response in that
+    second is the same bytes object, built once.
+    """
+
+    __slots__ = ("_whole", "bodyless", "close", "data", "length", "status")
 
     def __init__(self, status: int, data: bytes, length: int, close: bool) -> None:
         self.status = status
         self.data = data
         self.length = length
         self.close = close
+        self.bodyless = _bodyless(status)
+        # (date line, body, response): one tuple, replaced whole, so a reader
+        # never pairs one second's key with another's bytes.
+        self._whole: tuple[bytes, bytes, bytes] = (b"", b"", b"")
 
 
 def prepare_head(status: int, headers: Iterable[tuple[str, str]], length: int) -> PreparedHead:
@@ -149,8 +159,22 @@ class ResponseWriter:
         self, request: RequestHead, head: PreparedHead, body: bytes, date: bytes
     ) -> bytes:
         """A whole response from a prepared head; ``body`` must match its length."""
+        if (
+            request.keep_alive
+            and not head.close
+            and request.version == "1.1"
+            and request.method != "HEAD"
+        ):
+            # The hot path: no Connection field, the body unless bodyless.
+            self.must_close = False
+            whole = head._whole
+            if whole[0] is date and whole[1] is body:
+                return whole[2]
+            data = b"".join((head.data, date, b"\r\n", b"" if head.bodyless else body))
+            head._whole = (date, body, data)
+            return data
         conn = self._connection(request, head.close)
-        if request.method == "HEAD" or _bodyless(head.status):
+        if request.method == "HEAD" or head.bodyless:
             body = b""
         return b"".join((head.data, conn, date, b"\r\n", body))
 

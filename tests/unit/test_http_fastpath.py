@@ -3,7 +3,9 @@
 The parser reads a plain head with one anchored match and a split instead of
 the general path's per-part checks; these tests generate heads, valid and
 broken in the ways the general path refuses, and require the fast path to
-either agree or step aside.
+either agree or step aside.  The handler batches whole responses to
+pipelined requests into one write; the bytes must be those it would write
+one by one.
 """
 
 from __future__ import annotations
@@ -16,8 +18,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from protocols.http import parser as parser_module
-from protocols.http.events import NEED_DATA, HTTPError, Limits
+from protocols.http.app import App, Request, Response, default_app
+from protocols.http.events import NEED_DATA, Headers, HTTPError, Limits, RequestHead
 from protocols.http.parser import RequestParser
+from protocols.http.server import HTTPConfig, HTTPHandler
+from protocols.http.writer import ResponseWriter, prepare_head
+from tests.unit.test_http_server import FakeLoop, FakeTransport, feed
 
 TCHAR = "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 # Mostly plain characters, with the ones each rule is about mixed in.
@@ -191,3 +197,99 @@ def test_requests_cut_anywhere_give_the_same_events_on_either_path(
     # the head ends; the paths agree for the same cuts.)
     assert fast == slow
     assert fast_whole == slow_whole
+
+
+# -- the handler's batched writes -----------------------------------------------
+
+
+def answers(app: App, wire: bytes, budget: int, *, pipelined: bool) -> bytes:
+    loop = FakeLoop()
+    transport = FakeTransport(loop)
+    handler = HTTPHandler(app, HTTPConfig(pipeline_budget=budget), ("192.0.2.1", 1))
+    handler.connection_made(transport)  # type: ignore[arg-type]
+    parts = [wire] if pipelined else wire.split(b"\r\n\r\n")
+    for i, part in enumerate(parts):
+        feed(handler, transport, part if pipelined or i == len(parts) - 1 else part + b"\r\n\r\n")
+        loop.settle()
+    return transport.take()
+
+
+def mixed_app() -> App:
+    app = default_app()
+    app.add("GET", "/big", lambda r: Response(200, [("X-Big", "1")], b"x" * 20_000))
+    app.add("GET", "/text", lambda r: Response.text(f"{r.path} {r.query}"))
+    app.add("POST", "/echo", lambda r: Response(200, None, r.body))
+    return app
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                b"GET / HTTP/1.1\r\nHost: h\r\n\r\n",
+                b"HEAD / HTTP/1.1\r\nHost: h\r\n\r\n",
+                b"GET /big HTTP/1.1\r\nHost: h\r\n\r\n",
+                b"GET /text?a=1 HTTP/1.1\r\nHost: h\r\n\r\n",
+                b"GET /missing HTTP/1.1\r\nHost: h\r\n\r\n",
+                b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+                b"POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nhi",
+            ]
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+    st.integers(1, 5),
+)
+def test_pipelined_answers_are_the_sequential_answers(requests: list[bytes], budget: int) -> None:
+    wire = b"".join(requests)
+    app = mixed_app()
+    together = answers(app, wire, budget, pipelined=True)
+    one_by_one = b"".join(answers(app, r, budget, pipelined=True) for r in requests)
+    assert together == one_by_one
+
+
+def test_pipelined_batch_is_one_write() -> None:
+    loop = FakeLoop()
+    transport = FakeTransport(loop)
+    writes: list[bytes] = []
+    original = transport.write
+
+    def counting(data: bytes | bytearray | memoryview) -> None:
+        writes.append(bytes(data))
+        original(data)
+
+    transport.write = counting  # type: ignore[method-assign]
+    handler = HTTPHandler(default_app(), HTTPConfig(), ("192.0.2.1", 1))
+    handler.connection_made(transport)  # type: ignore[arg-type]
+    feed(handler, transport, b"GET / HTTP/1.1\r\nHost: h\r\n\r\n" * 10)
+    assert len(writes) == 1
+    assert writes[0].count(b"Hello, World!") == 10
+
+
+def test_cached_prepared_response_follows_the_date_and_the_body() -> None:
+    writer = ResponseWriter()
+    prep = prepare_head(200, [("Content-Type", "text/plain")], 2)
+    head = RequestHead("GET", "/", "1.1", Headers(), keep_alive=True)
+    date1, date2 = b"Date: one\r\n", b"Date: two\r\n"
+    first = writer.prepared(head, prep, b"ab", date1)
+    assert writer.prepared(head, prep, b"ab", date1) is first
+    second = writer.prepared(head, prep, b"ab", date2)
+    assert second.endswith(b"Date: two\r\n\r\nab")
+    assert writer.prepared(head, prep, b"cd", date2).endswith(b"\r\n\r\ncd")
+
+
+def test_plain_route_table_matches_the_general_lookup() -> None:
+    seen: list[str] = []
+
+    def record(request: Request) -> Response:
+        seen.append(request.path)
+        return Response.text("ok")
+
+    app = App()
+    app.add("GET", "/a", record)
+    app.add("GET", "/a?b", record)  # never matched: a path has no query
+    for target, status in [("/a", 200), ("/a?b", 200), ("/a?x", 200), ("http://h/a", 200)]:
+        head = RequestHead("GET", target, "1.1", Headers([("Host", "h")]), keep_alive=True)
+        assert app(Request(head)).status == status
+    assert seen == ["/a", "/a", "/a", "/a"]
