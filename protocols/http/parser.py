@@ -17,7 +17,10 @@ The buffer is the caller's ``bytes`` object itself while it is consumed in
 place (the common case: one read holds whole requests), and becomes a
 ``bytearray`` only when a request is split across reads.  The search for the
 end of a head resumes where the last one stopped, so a peer that trickles a
-head byte by byte costs linear, not quadratic, work.
+head byte by byte costs linear, not quadratic, work.  A complete head is
+first offered to a fast path (:func:`_simple_head`: one anchored match for
+the whole head, one split into lines); whatever it does not take, well
+formed or not, goes through the general path, which alone raises errors.
 
 Every fault of the peer raises an :class:`HTTPError` subclass carrying the
 status code to answer with; after one the parser is unusable and the

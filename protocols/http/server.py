@@ -16,6 +16,12 @@ answers at most ``pipeline_budget`` of them, then yields with
 ``loop.call_soon`` and carries on next turn; a connection with work queued is
 busy, so no idle timer reaps it.
 
+Writes.  The whole responses answered in one turn are joined into one
+transport write, so a batch of pipelined requests costs one send; the batch
+goes out early once it passes ``_BATCH`` bytes (so the high-water mark
+still pushes back on large responses), and before any other write or close,
+so bytes leave in request order.
+
 Timers.  The header deadline (the slowloris defence) is armed only when a
 read leaves a head incomplete, and cancelled when the head completes, so a
 request that arrives in one read costs no timer at all.  The keep-alive idle
