@@ -265,3 +265,4 @@ class NeedData:
 NEED_DATA = NeedData()
 
 Event = RequestHead | Data | EndOfMessage
+"""What :meth:`RequestParser.next_event` returns besides ``NEED_DATA``."""

@@ -23,6 +23,7 @@ class HTTPPlugin:
     description = "HTTP/1.1 server: keep-alive, pipelining, streaming; hello and connection table"
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        """``--app``, the request limits, the timeouts and the pipelining budget."""
         parser.add_argument(
             "--app",
             default=None,
@@ -66,6 +67,7 @@ class HTTPPlugin:
         )
 
     def make_factory(self, loop: EventLoop, options: argparse.Namespace) -> Factory:
+        """One :class:`HTTPHandler` per connection, sharing the app and the limits."""
         app = load_app(getattr(options, "app", None))
         head_size = getattr(options, "max_header_size", 16384)
         config = HTTPConfig(

@@ -42,7 +42,9 @@ __all__ = [
 ]
 
 SERVER = "selreactor"
+"""The ``Server`` header of responses whose application sets none."""
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+"""The interim response sent before reading a body announced with ``Expect: 100-continue``."""
 _LAST_CHUNK = b"0\r\n\r\n"
 _CLOSE = b"Connection: close\r\n"
 _KEEP_ALIVE = b"Connection: keep-alive\r\n"

@@ -39,16 +39,6 @@ def module_names() -> list[str]:
 
 MODULES = module_names()
 
-# Names undocumented when this test was written, in modules still being
-# written.  They are reported as expected failures (see `pytest -ra`) until
-# documented; any *other* undocumented name fails the test.  Remove entries
-# as they get their docstrings.
-KNOWN_GAPS: dict[str, frozenset[str]] = {
-    "protocols.http.events": frozenset({"Event"}),
-    "protocols.http.plugin": frozenset({"HTTPPlugin.add_arguments", "HTTPPlugin.make_factory"}),
-    "protocols.http.writer": frozenset({"CONTINUE", "SERVER"}),
-}
-
 
 @cache
 def attribute_docstrings(module_name: str) -> dict[str, str]:
@@ -158,10 +148,7 @@ def test_module_declares_all_and_documents_it(module_name: str) -> None:
         elif data_docstring(module_name, name) is None and not documented_by_class(obj):
             # A constant or a type alias: its type's docstring does not describe it.
             missing.append(name)
-    new = [name for name in missing if name not in KNOWN_GAPS.get(module_name, ())]
-    assert not new, f"{module_name}: undocumented public names: {new}"
-    if missing:
-        pytest.xfail(f"{module_name}: still undocumented: {missing}")
+    assert not missing, f"{module_name}: undocumented public names: {missing}"
 
 
 def test_api_reference_covers_every_module() -> None:
