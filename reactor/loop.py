@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Protocol, TypeAlias, cast
 
 from reactor.poller import READ_BITS, WRITE_BITS, EpollSelector
 from reactor.poller import available as poller_available
-from reactor.timers import Handle, TimerHandle, TimerQueue
+from reactor.timers import DeadlineQueue, Handle, TimerHandle, TimerQueue
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -190,6 +190,7 @@ class Reactor:
         self._now = self._clock()
         self._ready: collections.deque[Handle] = collections.deque()
         self._timers = TimerQueue()
+        self._deadlines = DeadlineQueue(self.call_at, self.time)  # connections' idle deadlines
         self._watchers: dict[int, _FdWatcher] = {}
         self._stopping = False
         self._running = False

@@ -16,12 +16,12 @@ timers leave nothing behind.
 from __future__ import annotations
 
 import heapq
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["Handle", "TimerHandle", "TimerQueue"]
+__all__ = ["Deadline", "DeadlineQueue", "Handle", "TimerHandle", "TimerQueue"]
 
 # Below this many cancelled entries a compaction is not worth its O(n) pass.
 _MIN_COMPACT = 64
@@ -156,3 +156,93 @@ class TimerQueue:
             entry[2]._queue = None
         self._heap.clear()
         self._cancelled = 0
+
+
+class Deadline(Protocol):
+    """What :class:`DeadlineQueue` holds: a connection with an idle deadline."""
+
+    id: int
+    _idle_due: float | None
+
+    def _idle_fire(self) -> None: ...
+
+
+class DeadlineQueue:
+    """Idle deadlines of many connections in one heap, with one reactor timer.
+
+    A full :class:`TimerHandle` per idle connection costs about 260 bytes (the
+    handle, its heap tuple, a bound method, the sequence number); an entry
+    here is one ``(when, id, connection)`` tuple and its float, about 90.  The
+    reactor keeps one real timer, for the earliest entry.
+
+    An entry is live while the connection's ``_idle_due`` is that very float
+    object; re-arming or closing makes it stale (:meth:`forget`), and stale
+    entries are dropped when they reach the top or by compaction once they are
+    the majority, exactly as :class:`TimerQueue` does with cancelled timers.
+    """
+
+    __slots__ = ("_arm_timer", "_clock", "_heap", "_stale", "_timer")
+
+    def __init__(
+        self,
+        call_at: Callable[[float, Callable[[], object]], TimerHandle],
+        clock: Callable[[], float],
+    ) -> None:
+        self._heap: list[tuple[float, int, Deadline]] = []
+        self._stale = 0
+        self._timer: TimerHandle | None = None
+        self._arm_timer = call_at
+        self._clock = clock
+
+    def __len__(self) -> int:
+        """Entries in the heap, stale ones included."""
+        return len(self._heap)
+
+    def arm(self, when: float, conn: Deadline) -> None:
+        """Give ``conn`` the deadline ``when`` (it must not have a live one)."""
+        conn._idle_due = when
+        heapq.heappush(self._heap, (when, conn.id, conn))
+        timer = self._timer
+        if timer is None or when < timer.when:
+            self._schedule(when)
+
+    def forget(self, conn: Deadline) -> None:
+        """Drop ``conn``'s live deadline, if any, in O(1)."""
+        if conn._idle_due is None:
+            return
+        conn._idle_due = None
+        self._stale += 1
+        if self._stale >= _MIN_COMPACT and 2 * self._stale > len(self._heap):
+            self._heap = [entry for entry in self._heap if entry[2]._idle_due is entry[0]]
+            heapq.heapify(self._heap)
+            self._stale = 0
+
+    def _schedule(self, when: float) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = self._arm_timer(when, self._fire)
+
+    def fire(self, now: float) -> list[Deadline]:
+        """Pop every live deadline due at ``now``; the caller runs them."""
+        due: list[Deadline] = []
+        heap = self._heap
+        while heap and heap[0][0] <= now:
+            when, _, conn = heapq.heappop(heap)
+            if conn._idle_due is when:
+                conn._idle_due = None
+                due.append(conn)
+            else:
+                self._stale -= 1
+        return due
+
+    def _fire(self) -> None:
+        self._timer = None
+        for conn in self.fire(self._clock()):
+            conn._idle_fire()  # contains its handler's failures; may arm again
+        self._follow_head()
+
+    def _follow_head(self) -> None:
+        """Keep the reactor timer on the earliest entry."""
+        heap = self._heap
+        if heap and (self._timer is None or self._timer.when != heap[0][0]):
+            self._schedule(heap[0][0])

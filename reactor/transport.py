@@ -139,8 +139,8 @@ class Connection:
         "_fd",
         "_framer",
         "_high",
+        "_idle_due",
         "_idle_timeout",
-        "_idle_timer",
         "_local",
         "_loop",
         "_low",
@@ -224,14 +224,16 @@ class Connection:
         self._write_timeout = write_timeout
         self._write_timer: TimerHandle | None = None
         self._idle_timeout = idle_timeout
-        self._idle_timer: TimerHandle | None = None
+        self._idle_due: float | None = None  # the live entry in loop._deadlines
         self._protocol: Handler = handler
-        self._data_received: Callable[[bytes], object] = handler.data_received
+        # None: bytes go straight to the handler (no bound method kept per
+        # connection); else the framed / active-mode delivery.
+        self._data_received: Callable[[bytes], object] | None = None
         self._events = EVENT_READ
         loop._selector.register(self._fd, EVENT_READ, self)
         loop._connections[self.id] = self
         if idle_timeout is not None:
-            self._idle_timer = loop.call_at(self.created + idle_timeout, self._idle_check)
+            loop._deadlines.arm(self.created + idle_timeout, self)
         try:
             handler.connection_made(self)
         except Exception as exc:  # noqa: BLE001  contained: this connection only
@@ -370,7 +372,7 @@ class Connection:
     def _route(self) -> None:
         """Choose how received bytes reach the handler (direct is the hot path)."""
         if self._framer is None and self._active == -1 and not self._pending:
-            self._data_received = self._protocol.data_received
+            self._data_received = None
         else:
             if self._pending is None:
                 self._pending = collections.deque()
@@ -450,7 +452,11 @@ class Connection:
         if data:
             self.bytes_in += len(data)
             self.last_activity = self._loop._now
-            self._data_received(data)
+            deliver = self._data_received
+            if deliver is None:
+                self._protocol.data_received(data)
+            else:
+                deliver(data)
         else:
             self._read_eof()
 
@@ -650,10 +656,10 @@ class Connection:
         if self._state is State.CLOSED:
             return
         self._state = State.CLOSED
-        for timer in (self._idle_timer, self._write_timer):
-            if timer is not None:
-                timer.cancel()
-        self._idle_timer = self._write_timer = None
+        self._loop._deadlines.forget(self)
+        if self._write_timer is not None:
+            self._write_timer.cancel()
+            self._write_timer = None
         if self._exc is None and not self._eof_received:
             _drain_unread(self._sock)
         if self._local is None:
@@ -694,20 +700,20 @@ class Connection:
     def set_idle_timeout(self, seconds: float | None) -> None:
         """Close (via the handler's ``timeout()`` hook) after ``seconds`` without I/O."""
         self._idle_timeout = seconds
-        if self._idle_timer is not None:
-            self._idle_timer.cancel()
-            self._idle_timer = None
+        deadlines = self._loop._deadlines
+        deadlines.forget(self)
         if seconds is not None and self._state is not State.CLOSED:
-            self._idle_timer = self._loop.call_at(self.last_activity + seconds, self._idle_check)
+            deadlines.arm(self.last_activity + seconds, self)
 
-    def _idle_check(self) -> None:
-        self._idle_timer = None
+    def _idle_fire(self) -> None:
+        """The idle deadline passed (called by the reactor's deadline queue)."""
         timeout = self._idle_timeout
         if timeout is None or self._state is State.CLOSED:
             return
+        now = self._loop.time()
         due = self.last_activity + timeout
-        if self._loop._now < due:  # there was activity: re-arm from the stamp
-            self._idle_timer = self._loop.call_at(due, self._idle_check)
+        if now < due:  # there was activity: re-arm from the stamp
+            self._loop._deadlines.arm(due, self)
             return
         hook = getattr(self._protocol, "timeout", None)
         try:
@@ -717,8 +723,8 @@ class Connection:
                 self.close()
         except Exception as exc:  # noqa: BLE001  contained like any handler failure
             self._fail(exc)
-        if self._state is State.OPEN and self._idle_timer is None:
-            self._idle_timer = self._loop.call_at(self._loop._now + timeout, self._idle_check)
+        if self._state is State.OPEN and self._idle_due is None:
+            self._loop._deadlines.arm(now + timeout, self)
 
     def set_write_timeout(self, seconds: float | None) -> None:
         """Abort when queued output makes no progress for ``seconds``."""

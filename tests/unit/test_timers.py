@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from reactor.loop import Reactor
 from reactor.testing import FakeClock
-from reactor.timers import Handle, TimerQueue
+from reactor.timers import DeadlineQueue, Handle, TimerQueue
 
 
 def fire_all(queue: TimerQueue, now: float = float("inf")) -> list[object]:
@@ -97,3 +97,83 @@ def test_cancel_after_firing_is_harmless() -> None:
     assert fire_all(queue) == [1]
     handle.cancel()
     assert queue.cancelled_count == 0
+
+
+class FakeConn:
+    """The part of a connection the deadline queue sees."""
+
+    def __init__(self, conn_id: int, fired: list[int]) -> None:
+        self.id = conn_id
+        self._idle_due: float | None = None
+        self.fired = fired
+        self.rearm: tuple[DeadlineQueue, float] | None = None
+
+    def _idle_fire(self) -> None:
+        self.fired.append(self.id)
+        if self.rearm is not None:
+            queue, delay = self.rearm
+            self.rearm = None
+            queue.arm(queue._clock() + delay, self)
+
+
+def deadline_reactor() -> tuple[Reactor, FakeClock, DeadlineQueue]:
+    clock = FakeClock(0.0)
+    reactor = Reactor(clock=clock)
+    return reactor, clock, reactor._deadlines
+
+
+def test_deadlines_fire_in_order_through_one_reactor_timer() -> None:
+    reactor, clock, queue = deadline_reactor()
+    fired: list[int] = []
+    try:
+        for conn_id, when in [(1, 30.0), (2, 10.0), (3, 20.0), (4, 10.0)]:
+            queue.arm(when, FakeConn(conn_id, fired))
+        assert len(reactor._timers) - reactor._timers.cancelled_count == 1
+        clock.advance(10)
+        reactor.run_once(0)
+        assert fired == [2, 4]  # ties in id order
+        clock.advance(25)
+        reactor.run_once(0)
+        assert fired == [2, 4, 3, 1]
+        assert len(queue) == 0
+    finally:
+        reactor.close()
+
+
+def test_forgotten_deadlines_never_fire_and_are_compacted() -> None:
+    reactor, clock, queue = deadline_reactor()
+    fired: list[int] = []
+    try:
+        conns = [FakeConn(i, fired) for i in range(1000)]
+        for conn in conns:
+            queue.arm(100.0 + conn.id, conn)
+        for conn in conns[:900]:
+            queue.forget(conn)
+            queue.forget(conn)  # twice is harmless
+        assert len(queue) <= 200  # compacted once stale entries were the majority
+        clock.advance(2000)
+        reactor.run_once(0)
+        assert fired == list(range(900, 1000))
+    finally:
+        reactor.close()
+
+
+def test_a_deadline_armed_while_firing_keeps_the_timer_on_the_head() -> None:
+    reactor, clock, queue = deadline_reactor()
+    fired: list[int] = []
+    try:
+        early, late = FakeConn(1, fired), FakeConn(2, fired)
+        queue.arm(5.0, early)
+        queue.arm(8.0, late)
+        early.rearm = (queue, 100.0)  # re-armed far out while the queue fires
+        clock.advance(5)
+        reactor.run_once(0)
+        assert fired == [1]
+        clock.advance(3)
+        reactor.run_once(0)
+        assert fired == [1, 2]  # the later entry still fired on time
+        clock.advance(100)
+        reactor.run_once(0)
+        assert fired == [1, 2, 1]
+    finally:
+        reactor.close()
