@@ -22,10 +22,13 @@ the high-water mark calls ``pause_writing()``; draining below the low-water
 mark calls ``resume_writing()``.
 
 *Timers.*  The idle and write timeouts cost no heap work per read or write:
-reads and writes only store a timestamp.  Each armed timer fires at the
+reads and writes only store a timestamp.  Each armed deadline fires at the
 earliest moment its condition could hold and, if activity moved the stamp,
 re-arms itself from the stamp (twisted's ``TimeoutMixin`` resets a delayed call
-per read; here a read is one attribute store).
+per read; here a read is one attribute store).  Idle deadlines live in the
+reactor's :class:`~reactor.timers.DeadlineQueue`, one small entry per
+connection rather than a timer handle, since every idle connection has one;
+the write timeout, armed only while output is stuck, is an ordinary timer.
 
 *Closing.*  ``close()`` stops reading and closes once the queue drains;
 ``abort()`` drops the queue.  Either way the connection is only *marked*; the
