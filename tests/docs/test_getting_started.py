@@ -20,7 +20,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # the test extra installs tomli there
+    import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[2]
 PLUGIN = ROOT / "docs" / "examples" / "plugin"
@@ -105,7 +108,6 @@ def test_example_plugin_by_module_path() -> None:
 
 def install_metadata(target: Path) -> None:
     """Write the dist-info an install of the example package would write."""
-    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
     project = tomllib.loads((PLUGIN / "pyproject.toml").read_text())["project"]
     info = target / f"{project['name'].replace('-', '_')}-{project['version']}.dist-info"
     info.mkdir(parents=True)
