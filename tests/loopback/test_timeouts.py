@@ -6,6 +6,7 @@ import contextlib
 import socket
 
 from protocols.echo import EchoHandler
+from reactor.listener import Listener
 from reactor.loop import Reactor
 from reactor.protocol import BaseHandler, PeerKey
 from reactor.testing import FakeClock, run_until
@@ -20,6 +21,17 @@ class Lost(BaseHandler):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.lost.append(exc)
+
+
+def losing_listener(reactor: Reactor, write_timeout: float) -> tuple[Listener, list[Lost]]:
+    """A listener with a write timeout whose handlers are kept, in accept order."""
+    handlers: list[Lost] = []
+
+    def factory(peer: PeerKey) -> Lost:
+        handlers.append(Lost())
+        return handlers[-1]
+
+    return reactor.listen(factory, "127.0.0.1", 0, write_timeout=write_timeout), handlers
 
 
 def test_idle_timeout_fires_on_the_fake_clock(fake_reactor: Reactor, clock: FakeClock) -> None:
@@ -84,13 +96,7 @@ def test_idle_timeout_in_real_time(reactor: Reactor) -> None:
 
 
 def test_write_timeout_aborts_a_slow_consumer(fake_reactor: Reactor, clock: FakeClock) -> None:
-    handlers: list[Lost] = []
-
-    def factory(peer: PeerKey) -> Lost:
-        handlers.append(Lost())
-        return handlers[-1]
-
-    listener = fake_reactor.listen(factory, "127.0.0.1", 0, write_timeout=5)
+    listener, handlers = losing_listener(fake_reactor, write_timeout=5)
     sock = client(listener.port)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     run_until(fake_reactor, lambda: listener.connections)
@@ -111,13 +117,7 @@ def test_write_timeout_aborts_a_slow_consumer(fake_reactor: Reactor, clock: Fake
 def test_write_timeout_spares_a_consumer_that_drains(
     fake_reactor: Reactor, clock: FakeClock
 ) -> None:
-    handlers: list[Lost] = []
-
-    def factory(peer: PeerKey) -> Lost:
-        handlers.append(Lost())
-        return handlers[-1]
-
-    listener = fake_reactor.listen(factory, "127.0.0.1", 0, write_timeout=5)
+    listener, handlers = losing_listener(fake_reactor, write_timeout=5)
     sock = client(listener.port)
     run_until(fake_reactor, lambda: listener.connections)
     conn: Connection = next(iter(listener.connections.values()))
@@ -138,13 +138,7 @@ def test_write_timeout_spares_a_consumer_that_drains(
 
 
 def test_write_timeout_in_real_time(reactor: Reactor) -> None:
-    handlers: list[Lost] = []
-
-    def factory(peer: PeerKey) -> Lost:
-        handlers.append(Lost())
-        return handlers[-1]
-
-    listener = reactor.listen(factory, "127.0.0.1", 0, write_timeout=0.2)
+    listener, handlers = losing_listener(reactor, write_timeout=0.2)
     sock = client(listener.port)
     run_until(reactor, lambda: listener.connections)
     conn: Connection = next(iter(listener.connections.values()))
