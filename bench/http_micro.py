@@ -27,6 +27,7 @@ import pstats
 import time
 from typing import TYPE_CHECKING
 
+from bench.servers.minimal import HttpResponder
 from protocols.http.app import default_app
 from protocols.http.server import HTTPConfig, HTTPHandler
 
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 REQUEST = b"GET / HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n"
-HELLO = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\nHello, World!"
 PIPELINE = 16
 PEER = ("127.0.0.1", 40000)
 
@@ -120,21 +120,10 @@ def run_naive(n: int, pipelined: bool) -> float:
     chunks = _chunks(n, pipelined)
     transport = _Transport()
     write = transport.write
-    buf = bytearray()
+    feed = HttpResponder().feed  # the asyncio/uvloop peers' responder
     t0 = time.process_time()
     for chunk in chunks:
-        buf += chunk
-        count = 0
-        start = 0
-        while True:
-            end = buf.find(b"\r\n\r\n", start)
-            if end < 0:
-                break
-            count += 1
-            start = end + 4
-        if start:
-            del buf[:start]
-        write(HELLO * count)
+        write(feed(chunk))
     return time.process_time() - t0
 
 
