@@ -30,10 +30,24 @@ reactor's :class:`~reactor.timers.DeadlineQueue`, one small entry per
 connection rather than a timer handle, since every idle connection has one;
 the write timeout, armed only while output is stuck, is an ordinary timer.
 
+*Hooks.*  The optional hooks (``pause_writing``, ``resume_writing``,
+``passive``, ``eof_received``, ``timeout``) go through
+:meth:`Connection._call_hook`, which contains a failure to the connection the
+hook belongs to.  That matters because they can run inside *another*
+connection's callback: handler A writing to connection B may cross B's
+high-water mark, and B's ``pause_writing`` failing must abort B, not A.
+``data_received`` is called bare, since it runs only from this connection's
+own read, where the loop's dispatch already contains its failures.
+
 *Closing.*  ``close()`` stops reading and closes once the queue drains;
 ``abort()`` drops the queue.  Either way the connection is only *marked*; the
 loop reaps it at the end of the turn (:meth:`Connection._finish`), which closes
-the socket, leaves the tables and calls ``connection_lost`` exactly once.
+the socket, leaves the tables and calls ``connection_lost`` exactly once.  The
+exception kept for ``connection_lost`` is stripped of its traceback once it
+has been logged: its frames (the dispatch, ``_write_ready``) hold the
+connection and its write queue, and that cycle would keep a reset peer's
+unsent output, possibly hundreds of megabytes, alive until the garbage
+collector happened to run.
 """
 
 from __future__ import annotations
@@ -46,6 +60,7 @@ import selectors
 import socket
 from typing import TYPE_CHECKING, Protocol
 
+from reactor.options import check_timeout, check_water_marks
 from reactor.protocol import ActiveMode, Decoder, Handler, PeerKey, ProtocolError
 
 if TYPE_CHECKING:
@@ -212,9 +227,10 @@ class Connection:
         self._wbuf: collections.deque[bytes | memoryview] | None = None
         self._wsize = 0
         self._writing_paused = False
-        self._high = 0
-        self._low = 0
-        self.set_write_buffer_limits(high_water, low_water)
+        # The listener or connector checked the options (reactor.options),
+        # once for all its connections: none of that work per accept.
+        self._high = high_water
+        self._low = high_water // 4 if low_water is None else low_water
         self._reading = True
         self._eof_received = False
         self._eof_pending = False
@@ -286,13 +302,14 @@ class Connection:
         return (self._low, self._high)
 
     def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
-        """Set the water marks; ``low`` defaults to a quarter of ``high``."""
-        if high is None:
-            high = DEFAULT_HIGH_WATER if low is None else 4 * low
-        if low is None:
-            low = high // 4
-        if not 0 <= low <= high:
-            raise ValueError(f"need 0 <= low ({low}) <= high ({high})")
+        """Set the water marks; ``low`` defaults to a quarter of ``high``.
+
+        Both are byte counts >= 0 with ``low <= high``; anything else raises
+        :exc:`ValueError` naming the bad one.
+        """
+        high, low = check_water_marks(
+            high, low, default_high=DEFAULT_HIGH_WATER, names=("high", "low")
+        )
         self._high = high
         self._low = low
         self._check_high_water()
@@ -425,9 +442,23 @@ class Connection:
         """gen_tcp's ``{tcp_passive, Socket}``: an active-N budget ran out."""
         if self._state is not State.OPEN:
             return
-        passive = getattr(self._protocol, "passive", None)
-        if passive is not None:
-            passive()
+        self._call_hook("passive")
+
+    def _call_hook(self, name: str) -> object:
+        """Call the handler's optional hook ``name`` (``None`` if it has none).
+
+        A hook that raises aborts this connection, whoever's callback it ran
+        in (handler A's write may cross B's high-water mark), and is logged
+        with this connection's peer key; the caller carries on.
+        """
+        hook = getattr(self._protocol, name, None)
+        if hook is None:
+            return None
+        try:
+            return hook()
+        except Exception as exc:  # noqa: BLE001  contained: this connection only
+            self._fail(exc, name)
+            return None
 
     # -- reading -----------------------------------------------------------------
 
@@ -466,9 +497,8 @@ class Connection:
     def _read_eof(self) -> None:
         self._eof_received = True
         self._update_events()
-        eof_received = getattr(self._protocol, "eof_received", None)
-        keep_open = eof_received() if eof_received is not None else None
-        if self._state is not State.OPEN:
+        keep_open = self._call_hook("eof_received")
+        if self._state is not State.OPEN:  # closed by the hook, or it failed
             return
         if not keep_open or self._eof_sent:
             self.close()
@@ -535,9 +565,7 @@ class Connection:
     def _check_high_water(self) -> None:
         if self._wsize > self._high and not self._writing_paused:
             self._writing_paused = True
-            pause = getattr(self._protocol, "pause_writing", None)
-            if pause is not None:
-                pause()
+            self._call_hook("pause_writing")
 
     def _write_ready(self) -> None:
         buf = self._wbuf
@@ -565,9 +593,9 @@ class Connection:
                 break
         if self._writing_paused and self._wsize <= self._low:
             self._writing_paused = False
-            resume = getattr(self._protocol, "resume_writing", None)
-            if resume is not None:
-                resume()
+            self._call_hook("resume_writing")
+            if self._wbuf is not buf:  # the hook failed or aborted: queue dropped
+                return
         if not buf:
             self._drained()
 
@@ -619,10 +647,13 @@ class Connection:
     def _abort(self, exc: Exception | None) -> None:
         if self._state is State.CLOSED:
             return
-        if self._exc is None:
-            self._exc = exc
+        if exc is not None:
+            _drop_frames(exc)  # logged already; its frames would keep the buffers
+            if self._exc is None:
+                self._exc = exc
         self._wbuf = None
         self._wsize = 0
+        self._pending = None  # messages read but not delivered: never will be
         if self._state is State.OPEN:
             self._state = State.CLOSING
         self._update_events()
@@ -633,15 +664,18 @@ class Connection:
         log.debug("connection %s lost: %s", self.peer, exc)
         self._abort(exc)
 
-    def _fail(self, exc: BaseException) -> None:
-        """The loop caught ``exc`` from this connection's I/O or handler."""
+    def _fail(self, exc: BaseException, hook: str = "") -> None:
+        """The loop caught ``exc`` from this connection's I/O or handler
+        (``hook``: from that optional handler hook)."""
         if not isinstance(exc, Exception):
             raise exc
         if isinstance(exc, ProtocolError):  # the peer broke the protocol
             log.info("closing %s: %s", self.peer, exc)
         elif isinstance(exc, OSError):  # resets are routine
             log.debug("closing %s: %s", self.peer, exc)
-        else:  # a bug in a handler: loud, but contained to this connection
+        elif hook:  # a bug in a handler: loud, but contained to this connection
+            log.error("handler failed for %s in %s()", self.peer, hook, exc_info=exc)
+        else:
             log.error("handler failed for %s", self.peer, exc_info=exc)
         self._abort(exc)
 
@@ -701,7 +735,12 @@ class Connection:
     # -- timers ---------------------------------------------------------------------------
 
     def set_idle_timeout(self, seconds: float | None) -> None:
-        """Close (via the handler's ``timeout()`` hook) after ``seconds`` without I/O."""
+        """Close (via the handler's ``timeout()`` hook) after ``seconds`` without I/O.
+
+        ``None`` or ``0`` turns it off; a negative number or ``nan`` raises
+        :exc:`ValueError`.
+        """
+        seconds = check_timeout("idle_timeout", seconds)
         self._idle_timeout = seconds
         deadlines = self._loop._deadlines
         deadlines.forget(self)
@@ -718,19 +757,20 @@ class Connection:
         if now < due:  # there was activity: re-arm from the stamp
             self._loop._deadlines.arm(due, self)
             return
-        hook = getattr(self._protocol, "timeout", None)
-        try:
-            if hook is not None:
-                hook()
-            else:
-                self.close()
-        except Exception as exc:  # noqa: BLE001  contained like any handler failure
-            self._fail(exc)
+        if hasattr(self._protocol, "timeout"):
+            self._call_hook("timeout")
+        else:
+            self.close()
         if self._state is State.OPEN and self._idle_due is None:
             self._loop._deadlines.arm(now + timeout, self)
 
     def set_write_timeout(self, seconds: float | None) -> None:
-        """Abort when queued output makes no progress for ``seconds``."""
+        """Abort when queued output makes no progress for ``seconds``.
+
+        ``None`` or ``0`` turns it off; a negative number or ``nan`` raises
+        :exc:`ValueError`.
+        """
+        seconds = check_timeout("write_timeout", seconds)
         self._write_timeout = seconds
         if seconds is not None and self._wbuf and self._write_timer is None:
             self._write_timer = self._loop.call_at(
@@ -775,6 +815,24 @@ class Connection:
             option = getattr(socket, name, None)
             if value is not None and option is not None:
                 sock.setsockopt(socket.IPPROTO_TCP, option, value)
+
+
+def _drop_frames(exc: BaseException) -> None:
+    """Strip the tracebacks of ``exc`` and of the exceptions chained to it.
+
+    Their frames reference the connection and its buffers (and the
+    connection references ``exc``): a cycle only the garbage collector could
+    break.  The traceback of a handler's bug was logged before this.
+    """
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        item = todo.pop()
+        if item is None or id(item) in seen:
+            continue
+        seen.add(id(item))
+        item.__traceback__ = None
+        todo += (item.__cause__, item.__context__)
 
 
 def _prepare_socket(sock: socket.socket, family: int, nodelay: bool, keepalive: bool) -> None:
