@@ -7,6 +7,12 @@ in a worker thread so the loop never blocks on DNS.  The socket's
 when the handshake ends; ``SO_ERROR`` then tells success from failure.  The
 attempt ends exactly once: connected (``transport`` set, the handler's
 ``connection_made`` called), failed (``error`` set) or cancelled.
+
+Whatever goes wrong after the call returns (resolution, an address the
+socket refuses, the handshake, a factory that raises) ends the attempt at
+once as failed, with the socket closed and the done callbacks run: never a
+traceback from a loop callback followed by a timeout that did not happen.
+Bad options are refused at the call itself, with a :exc:`ValueError`.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import os
 import socket
 from typing import TYPE_CHECKING, TypedDict
 
+from reactor.options import check_count, check_port, check_timeout, check_water_marks
 from reactor.transport import (
     DEFAULT_HIGH_WATER,
     DEFAULT_READ_SIZE,
@@ -40,6 +47,9 @@ __all__ = ["ConnectOptions", "ConnectState", "Connector", "connect"]
 log = logging.getLogger(__name__)
 
 _resolver: concurrent.futures.ThreadPoolExecutor | None = None
+# What socket.connect_ex raises, rather than returns, for an address it cannot
+# use (a path too long, a NUL in a name, a port out of range, a bad tuple).
+_ADDRESS_ERRORS = (OSError, ValueError, TypeError, OverflowError)
 
 
 def _resolve_pool() -> concurrent.futures.ThreadPoolExecutor:
@@ -83,7 +93,15 @@ class ConnectState(enum.Enum):
 
 
 class Connector:
-    """One outbound connection attempt; see :func:`connect`."""
+    """One outbound connection attempt; see :func:`connect`.
+
+    The options are checked at once, so a bad one raises :exc:`ValueError`
+    naming it: ``port`` 1..65535 (ignored for a Unix socket path),
+    ``read_size`` >= 1, the water marks as in
+    :meth:`~reactor.transport.Connection.set_write_buffer_limits`.
+    ``timeout`` (for the connect), ``idle_timeout`` and ``write_timeout`` are
+    seconds > 0; ``None`` or ``0`` means no timeout.
+    """
 
     def __init__(
         self,
@@ -101,6 +119,16 @@ class Connector:
         nodelay: bool = True,
         keepalive: bool = False,
     ) -> None:
+        unix = host.startswith(("/", "./", "unix:"))
+        if not unix:
+            check_port(port, allow_zero=False)
+        timeout = check_timeout("timeout", timeout)
+        idle_timeout = check_timeout("idle_timeout", idle_timeout)
+        write_timeout = check_timeout("write_timeout", write_timeout)
+        check_count("read_size", read_size, 1)
+        high_water, low_water = check_water_marks(
+            high_water, low_water, default_high=DEFAULT_HIGH_WATER
+        )
         self.reactor = reactor
         self.factory = factory
         self.host = host
@@ -124,7 +152,7 @@ class Connector:
         self._timer: TimerHandle | None = None
         if timeout is not None:
             self._timer = reactor.call_later(timeout, self._timed_out, timeout)
-        if host.startswith(("/", "./", "unix:")):
+        if unix:
             path = host[5:] if host.startswith("unix:") else host
             reactor.call_soon(self._start, socket.AF_UNIX, path)
             return
@@ -168,7 +196,7 @@ class Connector:
             return
         try:
             infos = future.result()
-        except OSError as exc:
+        except Exception as exc:  # noqa: BLE001  gaierror, UnicodeError for a bad name, ...
             self._end(ConnectState.FAILED, exc)
             return
         family, _, _, _, address = infos[0]
@@ -185,7 +213,11 @@ class Connector:
             return
         sock.setblocking(False)
         self._sock = sock
-        err = sock.connect_ex(address)  # type: ignore[arg-type]
+        try:
+            err = sock.connect_ex(address)  # type: ignore[arg-type]
+        except _ADDRESS_ERRORS as exc:
+            self._end(ConnectState.FAILED, exc)
+            return
         if err == 0:
             self._connected()
         elif err in (errno.EINPROGRESS, errno.EAGAIN, errno.EWOULDBLOCK):
@@ -222,18 +254,29 @@ class Connector:
             self._end(ConnectState.FAILED, exc)
             return
         key = normalise_address(sock.family, peer, 0)
-        handler = self.factory(key)
+        try:
+            handler = self.factory(key)
+        except Exception as exc:  # the caller's bug: logged loudly, reported, no leak
+            log.error("factory failed for %s", key, exc_info=exc)
+            sock.close()
+            self._end(ConnectState.FAILED, exc)
+            return
         if handler is None:
             sock.close()
             self._end(ConnectState.CANCELLED, None)
             return
-        self.transport = Connection(
-            self.reactor,
-            sock,
-            handler,
-            None if sock.family == socket.AF_UNIX else key,
-            **self._conn_options,  # type: ignore[arg-type]
-        )
+        try:
+            self.transport = Connection(
+                self.reactor,
+                sock,
+                handler,
+                None if sock.family == socket.AF_UNIX else key,
+                **self._conn_options,  # type: ignore[arg-type]
+            )
+        except OSError as exc:  # reset before the options could be set
+            sock.close()
+            self._end(ConnectState.FAILED, exc)
+            return
         self._end(ConnectState.CONNECTED, None)
 
     def _timed_out(self, timeout: float) -> None:
@@ -274,7 +317,8 @@ def connect(
     """Connect to ``host:port`` without blocking; ``factory(peer_key)`` makes the handler.
 
     ``host`` may be a Unix socket path (``/...`` or ``unix:...``).  Failure or
-    ``timeout`` (10 s by default) reaches :attr:`Connector.error` and the done
-    callbacks.  The options are :class:`Connector`'s.
+    ``timeout`` (10 s by default; ``None`` or ``0``: none) reaches
+    :attr:`Connector.error` and the done callbacks.  The options are
+    :class:`Connector`'s; a bad one raises :exc:`ValueError` here.
     """
     return Connector(reactor, factory, host, port, **options)

@@ -29,6 +29,7 @@ import socket
 import stat
 from typing import TYPE_CHECKING, TypedDict
 
+from reactor.options import check_count, check_delay, check_port, check_timeout, check_water_marks
 from reactor.transport import (
     DEFAULT_HIGH_WATER,
     DEFAULT_READ_SIZE,
@@ -95,9 +96,12 @@ def bind_socket(
 
     ``host`` may be an IPv4 or IPv6 address, a name (resolved once, here), an
     empty string or ``None`` for every interface, or a Unix socket path
-    (starting with ``/``, ``./`` or ``unix:``).  ``dual_stack`` makes an IPv6
-    socket accept IPv4 peers too (their keys are dotted quads).
+    (starting with ``/``, ``./`` or ``unix:``, which ignores ``port``).
+    ``port`` is 0 (any free port) to 65535 and ``backlog`` at least 0, else
+    :exc:`ValueError`.  ``dual_stack`` makes an IPv6 socket accept IPv4 peers
+    too (their keys are dotted quads).
     """
+    check_count("backlog", backlog, 0)
     if host is not None and (host.startswith(("/", "./", "unix:"))):
         path = host[5:] if host.startswith("unix:") else host
         _remove_stale_unix_socket(path)
@@ -110,6 +114,7 @@ def bind_socket(
             raise
         sock.setblocking(False)
         return sock
+    check_port(port)  # getaddrinfo would take 70000 as 70000 % 65536
     if not host:
         host = "::" if dual_stack and socket.has_ipv6 else "0.0.0.0"  # noqa: S104  asked for
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
@@ -144,6 +149,14 @@ class Listener:
     ``factory(peer_key)`` returns the handler for a new connection, or
     ``None`` to refuse it.  :attr:`connections` maps each live connection's
     peer key ``(host, port)`` to its :class:`~reactor.transport.Connection`.
+
+    Options are checked here, once, so that a bad one is a :exc:`ValueError`
+    naming it at the ``listen()`` call rather than a failure per accept:
+    ``port`` 0..65535, ``backlog`` >= 0, ``max_connections``,
+    ``max_per_peer``, ``accept_batch`` and ``read_size`` >= 1, the water
+    marks as in :meth:`~reactor.transport.Connection.set_write_buffer_limits`.
+    ``idle_timeout`` and ``write_timeout`` are seconds > 0; ``None`` or ``0``
+    means no timeout.
     """
 
     def __init__(
@@ -170,10 +183,17 @@ class Listener:
         keepalive: bool = False,
         sock: socket.socket | None = None,
     ) -> None:
-        if max_connections is not None and max_connections < 1:
-            raise ValueError("max_connections must be at least 1")
-        if max_per_peer is not None and max_per_peer < 1:
-            raise ValueError("max_per_peer must be at least 1")
+        if max_connections is not None:
+            check_count("max_connections", max_connections, 1)
+        if max_per_peer is not None:
+            check_count("max_per_peer", max_per_peer, 1)
+        idle_timeout = check_timeout("idle_timeout", idle_timeout)
+        write_timeout = check_timeout("write_timeout", write_timeout)
+        check_count("accept_batch", accept_batch, 1)
+        check_count("read_size", read_size, 1)  # recv(0) would read as the peer's EOF
+        high_water, low_water = check_water_marks(
+            high_water, low_water, default_high=DEFAULT_HIGH_WATER
+        )
         self.reactor = reactor
         self.factory = factory
         self.max_connections = max_connections
@@ -430,8 +450,10 @@ class Listener:
         """Close gracefully: stop accepting, close every connection after it
         flushes, abort whatever is left after ``timeout`` seconds.
 
-        ``callback`` runs once the table is empty.
+        ``callback`` runs once the table is empty.  ``timeout`` is a finite
+        number of seconds >= 0, else :exc:`ValueError`.
         """
+        timeout = check_delay("timeout", timeout)
         self.close()
         if callback is not None:
             if self.connections:

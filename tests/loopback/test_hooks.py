@@ -188,8 +188,7 @@ def test_a_failing_timeout_hook_aborts_only_its_connection(
     listener = fake_reactor.listen(lambda peer: next(given), "127.0.0.1", 0)
     sock = client(listener.port)
     run_until(fake_reactor, lambda: failing.transport is not None)
-    assert failing.transport is not None
-    failing.transport.set_idle_timeout(5)
+    listener.connections[sock.getsockname()].set_idle_timeout(5)
     bystander = client(listener.port)
     run_until(fake_reactor, lambda: other.transport is not None)
     key = sock.getsockname()
