@@ -244,13 +244,13 @@ class Connector:
         self._end(ConnectState.FAILED, exc)
 
     def _connected(self) -> None:
+        # self._sock stays set until the connection owns the socket, so that
+        # every way out, _fail included, closes it in _end.
         sock = self._sock
         assert sock is not None
-        self._sock = None
         try:
             peer = sock.getpeername()
         except OSError as exc:  # reset already
-            sock.close()
             self._end(ConnectState.FAILED, exc)
             return
         key = normalise_address(sock.family, peer, 0)
@@ -258,15 +258,13 @@ class Connector:
             handler = self.factory(key)
         except Exception as exc:  # the caller's bug: logged loudly, reported, no leak
             log.error("factory failed for %s", key, exc_info=exc)
-            sock.close()
             self._end(ConnectState.FAILED, exc)
             return
         if handler is None:
-            sock.close()
             self._end(ConnectState.CANCELLED, None)
             return
         try:
-            self.transport = Connection(
+            transport = Connection(
                 self.reactor,
                 sock,
                 handler,
@@ -274,9 +272,10 @@ class Connector:
                 **self._conn_options,  # type: ignore[arg-type]
             )
         except OSError as exc:  # reset before the options could be set
-            sock.close()
             self._end(ConnectState.FAILED, exc)
             return
+        self._sock = None
+        self.transport = transport
         self._end(ConnectState.CONNECTED, None)
 
     def _timed_out(self, timeout: float) -> None:
