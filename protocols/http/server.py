@@ -495,9 +495,11 @@ class HTTPHandler(BaseHandler):
         if config.body_min_rate > 0:
             due += received / config.body_min_rate
         if due > now:
-            # At least a second apart (or the timeout, if shorter): a peer
-            # just under the rate would otherwise make the checks ever closer.
-            recheck = now + min(config.body_timeout, 1.0)
+            # Checks at least a second apart (a quarter of a shorter timeout):
+            # the deadline of a peer just under the rate approaches a limit
+            # it never passes, so without a floor the checks would come ever
+            # closer.  Such a peer is cut off at most that long after it.
+            recheck = now + min(config.body_timeout / 4, 1.0)
             self._body_timer = loop.call_at(max(due, recheck), self._body_check)
             return
         log.info(
