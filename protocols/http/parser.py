@@ -98,6 +98,22 @@ _CTL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _CTL_BYTES = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 _HEX = re.compile(rb"[0-9A-Fa-f]{1,16}")
 _DIGITS = re.compile(r"[0-9]{1,18}")
+_TOKEN = re.compile(_TCHARS)
+# Optional whitespace is SP and HTAB only (RFC 9110, 5.6.3).  Never trim with
+# a bare str.strip(): on a head decoded as Latin-1 it also strips NEL (0x85)
+# and NBSP (0xA0), so ``Content-Length: 5\xa0`` would read as 5 and
+# ``Transfer-Encoding: chunked\xa0`` as chunked where other servers and
+# proxies refuse them: a request smuggling desync.
+_OWS = " \t"
+# uri-host [":" port] (RFC 9112, 3.2; RFC 3986, 3.2.2): an IP literal or a
+# reg-name.  The comma, a sub-delim, is refused: ``Host: a, b`` names several
+# hosts, which RFC 9112 answers with 400 like several Host fields.
+# Host values already found valid: a server sees few of them, and a dict
+# lookup costs a tenth of the match.  Bounded: emptied when full, so a peer
+# sending ever new hosts only pays the match each time.
+_valid_hosts: dict[str, None] = {}
+_VALID_HOSTS_MAX = 256
+_HOST = re.compile(r"(?:\[[0-9A-Za-z:._~!$&'()*+;=-]+\]|[0-9A-Za-z._~!$&'()*+;=%-]*)(?::[0-9]*)?")
 
 
 class RequestParser:
@@ -264,11 +280,13 @@ class RequestParser:
         connection: str | None = None
         expect = False
         hosts = 0
+        host = ""
         for name, value in fields:
             if name not in _FRAMING_FIELDS:
                 continue
             if name == "host":
                 hosts += 1
+                host = value
             elif name == "content-length":
                 length = value if length is None else f"{length},{value}"
             elif name == "transfer-encoding":
@@ -277,8 +295,8 @@ class RequestParser:
                 connection = value if connection is None else f"{connection},{value}"
             else:  # expect
                 expect = expect or value.lower() == "100-continue"
-        if hosts != 1 and (hosts or version == "1.1"):
-            raise BadRequest("an HTTP/1.1 request needs exactly one Host field")
+        if hosts != 1 or host not in _valid_hosts or target == "*":
+            _check_routing(method, target, version, hosts, host)
         if length is None and codings is None:
             content_length, chunked = 0, False
         else:
@@ -315,11 +333,13 @@ class RequestParser:
             raise BadRequest("both Content-Length and Transfer-Encoding")
         if version == "1.0":
             raise BadRequest("Transfer-Encoding in an HTTP/1.0 request")
-        names = [c.strip().lower() for c in codings.split(",")]
+        names = [c.strip(_OWS).lower() for c in codings.split(",")]
         for name in names:
             if name != "chunked":
                 if not name:
                     raise BadRequest("empty transfer coding")
+                if _TOKEN.fullmatch(name.partition(";")[0].rstrip(_OWS)) is None:
+                    raise BadRequest(f"malformed transfer coding {name!r}")
                 raise UnsupportedTransferCoding(f"transfer coding {name!r}")
         if len(names) > 1:
             raise BadRequest("chunked applied more than once")
@@ -327,7 +347,7 @@ class RequestParser:
 
     def _content_length(self, value: str) -> int:
         # Repeated or listed values are accepted only when all agree.
-        values = {v.strip() for v in value.split(",")}
+        values = {v.strip(_OWS) for v in value.split(",")}
         if len(values) != 1:
             raise BadRequest("conflicting Content-Length values")
         text = values.pop()
@@ -476,10 +496,29 @@ def _fields(text: str, start: int, limits: Limits, what: str) -> list[tuple[str,
     return [(name.lower(), value) for name, value in found]
 
 
+def _check_routing(method: str, target: str, version: str, hosts: int, host: str) -> None:
+    """Exactly one valid Host (RFC 9112, 3.2), ``*`` only for OPTIONS (3.2.4)."""
+    if hosts == 1:
+        if host not in _valid_hosts:
+            if _HOST.fullmatch(host) is None:
+                raise BadRequest("malformed Host, or several hosts in one field")
+            if len(_valid_hosts) >= _VALID_HOSTS_MAX:
+                _valid_hosts.clear()
+            _valid_hosts[host] = None
+    elif hosts or version == "1.1":
+        raise BadRequest("an HTTP/1.1 request needs exactly one Host field")
+    if target == "*" and method != "OPTIONS":
+        raise BadRequest(f"asterisk-form target with {method}, not OPTIONS")
+
+
 def _keep_alive(version: str, connection: str | None) -> bool:
     if connection is None:
         return version == "1.1"
-    options = {t.strip().lower() for t in connection.split(",")}
+    options = {t.strip(_OWS).lower() for t in connection.split(",")}
+    options.discard("")  # empty list elements are allowed (RFC 9110, 5.6.1)
+    for option in options:
+        if _TOKEN.fullmatch(option) is None:
+            raise BadRequest(f"malformed Connection option {option!r}")
     if "close" in options:
         return False
     return version == "1.1" or "keep-alive" in options

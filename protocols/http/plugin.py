@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import importlib
+import math
 from typing import TYPE_CHECKING
 
 from protocols.http.app import App, default_app
@@ -10,8 +12,6 @@ from protocols.http.events import Limits
 from protocols.http.server import HTTPConfig, HTTPHandler
 
 if TYPE_CHECKING:
-    import argparse
-
     from reactor.protocol import EventLoop, Factory, PeerKey
 
 __all__ = ["HTTPPlugin", "load_app", "plugin"]
@@ -23,7 +23,11 @@ class HTTPPlugin:
     description = "HTTP/1.1 server: keep-alive, pipelining, streaming; hello and connection table"
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        """``--app``, the request limits, the timeouts and the pipelining budget."""
+        """``--app``, the request limits, the timeouts and the pipelining budget.
+
+        ``--body-timeout`` and ``--body-min-rate`` are the slow-body defence,
+        as Apache's mod_reqtimeout ``body=20,MinRate=500``.
+        """
         parser.add_argument(
             "--app",
             default=None,
@@ -54,6 +58,22 @@ class HTTPPlugin:
             help="seconds a request head may take to arrive (408 after)",
         )
         parser.add_argument(
+            "--body-timeout",
+            type=_non_negative,
+            default=20.0,
+            metavar="S",
+            help="seconds a request body may take to arrive, extended by --body-min-rate"
+            " (408 after; 0: no body deadline)",
+        )
+        parser.add_argument(
+            "--body-min-rate",
+            type=_non_negative,
+            default=500.0,
+            metavar="BYTES_PER_S",
+            help="each this many body bytes received extend --body-timeout by a second"
+            " (0: a fixed deadline)",
+        )
+        parser.add_argument(
             "--keepalive-timeout",
             type=float,
             default=15.0,
@@ -79,6 +99,8 @@ class HTTPPlugin:
             ),
             header_timeout=getattr(options, "header_timeout", 10.0),
             keepalive_timeout=getattr(options, "keepalive_timeout", 15.0),
+            body_timeout=getattr(options, "body_timeout", 20.0),
+            body_min_rate=getattr(options, "body_min_rate", 500.0),
             pipeline_budget=max(1, getattr(options, "pipeline_budget", 32)),
         )
 
@@ -86,6 +108,17 @@ class HTTPPlugin:
             return HTTPHandler(app, config, peer)
 
         return factory
+
+
+def _non_negative(text: str) -> float:
+    """An option's number: finite and >= 0 (0 turns the feature off)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0 (0: off), not {text!r}")
+    return value
 
 
 def load_app(spec: str | None) -> App:

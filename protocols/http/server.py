@@ -24,9 +24,22 @@ so bytes leave in request order.
 
 Timers.  The header deadline (the slowloris defence) is armed only when a
 read leaves a head incomplete, and cancelled when the head completes, so a
-request that arrives in one read costs no timer at all.  The keep-alive idle
-timer is one timer per connection that re-arms itself from the last
-activity when it fires, never per request.
+request that arrives in one read costs no timer at all.  The body deadline
+(the slow-body defence, after Apache's mod_reqtimeout ``body=20,MinRate=500``)
+is armed likewise only when a read leaves a body incomplete: ``body_timeout``
+seconds, extended by one second per ``body_min_rate`` bytes received.  Reads
+never touch it; when it fires it computes the extended deadline from the
+transport's byte count and re-arms itself if that lies ahead, else answers
+408 and closes.  The keep-alive idle timer is one timer per connection that
+re-arms itself from the last activity when it fires, never per request.
+
+Drain.  :meth:`HTTPHandler.drain_requested` closes an idle keep-alive
+connection at once.  Otherwise every request already started (a partial
+head, a body on its way, pipelined requests buffered) is finished and
+answered in order; the response after which nothing more is buffered carries
+``Connection: close`` and the connection closes once it is flushed.  A
+response already streaming when the drain starts cannot take the field any
+more: the connection closes after its last byte.
 """
 
 from __future__ import annotations
@@ -36,7 +49,8 @@ import time
 from typing import TYPE_CHECKING
 
 from protocols.http.app import App, Request, Response
-from protocols.http.events import NEED_DATA, Data, HTTPError, Limits, RequestHead
+from protocols.http.config import HTTPConfig
+from protocols.http.events import NEED_DATA, Data, HTTPError, RequestHead
 from protocols.http.parser import RequestParser
 from protocols.http.writer import CONTINUE, ResponseWriter, date_line, status_line
 from reactor.protocol import BaseHandler
@@ -76,40 +90,17 @@ def current_date() -> bytes:
     return _date
 
 
-class HTTPConfig:
-    """Limits and timeouts shared by the connections of one listener."""
-
-    __slots__ = (
-        "header_timeout",
-        "keepalive_timeout",
-        "limits",
-        "pipeline_budget",
-        "stream_budget",
-    )
-
-    def __init__(
-        self,
-        *,
-        limits: Limits | None = None,
-        header_timeout: float = 10.0,
-        keepalive_timeout: float = 15.0,
-        pipeline_budget: int = 32,
-        stream_budget: int = 16,
-    ) -> None:
-        self.limits = Limits() if limits is None else limits
-        self.header_timeout = header_timeout
-        self.keepalive_timeout = keepalive_timeout
-        self.pipeline_budget = pipeline_budget
-        self.stream_budget = stream_budget
-
-
 class HTTPHandler(BaseHandler):
     """Serves one connection with an :class:`App`."""
 
     __slots__ = (
         "_body",
+        "_body_mark",
+        "_body_start",
+        "_body_timer",
         "_closed",
         "_config",
+        "_draining",
         "_eof",
         "_head",
         "_header_timer",
@@ -143,8 +134,12 @@ class HTTPHandler(BaseHandler):
         self._scheduled: TimerHandle | None = None
         self._header_timer: TimerHandle | None = None
         self._idle_timer: TimerHandle | None = None
+        self._body_timer: TimerHandle | None = None
+        self._body_start = 0.0  # when the body deadline was armed
+        self._body_mark = 0  # the transport's bytes_in when the body began
         self._work_at = 0.0
         self._eof = False
+        self._draining = False
         self._closed = False
 
     # -- transport callbacks -----------------------------------------------------
@@ -192,6 +187,23 @@ class HTTPHandler(BaseHandler):
         if not self._busy() and self.transport is not None:
             self._shutdown()
 
+    def drain_requested(self) -> None:
+        """A graceful drain started: finish what was started, then close.
+
+        An idle keep-alive connection closes at once; otherwise see the module
+        docstring (the last response carries ``Connection: close``).
+        """
+        if self._closed or self.transport is None:
+            return
+        self._draining = True
+        if (
+            self._head is None
+            and self._stream is None
+            and self._scheduled is None
+            and self._parser.idle
+        ):
+            self._shutdown()
+
     # -- the request cycle ---------------------------------------------------------
 
     def _busy(self) -> bool:
@@ -236,6 +248,8 @@ class HTTPHandler(BaseHandler):
                 ) and not self._start_request(event):
                     return
             elif event is NEED_DATA:
+                if self._head is not None and self._body_timer is None:
+                    self._body_begun()
                 break
             elif type(event) is Data:
                 self._body.append(event.data)
@@ -250,7 +264,7 @@ class HTTPHandler(BaseHandler):
                         self._scheduled = self.transport.loop.call_soon(self._resume)
                         return
                     break
-        if self._paused_reading or self._eof or parser.in_head:
+        if self._paused_reading or self._eof or self._draining or parser.in_head:
             self._idle_again()
 
     def _idle_again(self) -> None:
@@ -263,7 +277,7 @@ class HTTPHandler(BaseHandler):
                 self._header_timer = self.transport.loop.call_later(
                     self._config.header_timeout, self._header_expired
                 )
-        elif self._eof:
+        elif self._eof or (self._draining and self._head is None):
             self._shutdown()
 
     def _start_request(self, head: RequestHead) -> bool:
@@ -290,6 +304,9 @@ class HTTPHandler(BaseHandler):
         head = self._head
         assert head is not None
         self._head = None
+        if self._body_timer is not None:
+            self._body_timer.cancel()
+            self._body_timer = None
         body = self._body
         if body:
             data = body[0] if len(body) == 1 else b"".join(body)
@@ -302,7 +319,10 @@ class HTTPHandler(BaseHandler):
         except Exception:  # the application's bug: answer 500, keep serving others
             log.exception("application failed for %s on %r", self.peer, request)
             response = _internal_error()
-        self._send(head, response)
+        if self._draining:  # the last request answered before closing
+            self._send(head, response, close=not self._parser.buffered)
+        else:
+            self._send(head, response)
         if self._closed:
             return False
         if self._stream is not None or self._writing_paused:
@@ -352,7 +372,12 @@ class HTTPHandler(BaseHandler):
                 return
             self._write(
                 writer.start(
-                    head, response.status, response.headers, current_date(), length=length
+                    head,
+                    response.status,
+                    response.headers,
+                    current_date(),
+                    length=length,
+                    close=close,
                 )
             )
             self._stream = iter(body)
@@ -400,7 +425,7 @@ class HTTPHandler(BaseHandler):
         assert transport is not None
         self._write(self._writer.end())
         self._end_stream()
-        if self._writer.must_close:
+        if self._writer.must_close or (self._draining and not self._parser.buffered):
             self._shutdown()
 
     def _end_stream(self) -> None:
@@ -441,6 +466,50 @@ class HTTPHandler(BaseHandler):
         )
         self._error(408)
 
+    def _body_begun(self) -> None:
+        """A read left a request's body incomplete: arm the body deadline."""
+        config = self._config
+        transport = self.transport
+        if config.body_timeout <= 0 or transport is None:
+            return
+        loop = transport.loop
+        self._body_start = loop.time()
+        # Count the body from its first byte, some of which came with the head.
+        self._body_mark = transport.bytes_in - sum(map(len, self._body))
+        self._body_timer = loop.call_at(self._body_start + config.body_timeout, self._body_check)
+
+    def _body_check(self) -> None:
+        """The body deadline fell due: extend it by what arrived, or answer 408."""
+        self._body_timer = None
+        transport = self.transport
+        if transport is None or self._closed or self._head is None:
+            return
+        config = self._config
+        loop = transport.loop
+        now = loop.time()
+        if self._paused_reading:  # we stopped reading, not the peer: start afresh
+            self._body_start = now
+            self._body_mark = transport.bytes_in
+        received = transport.bytes_in - self._body_mark
+        due = self._body_start + config.body_timeout
+        if config.body_min_rate > 0:
+            due += received / config.body_min_rate
+        if due > now:
+            # Checks at least a second apart (a quarter of a shorter timeout):
+            # the deadline of a peer just under the rate approaches a limit
+            # it never passes, so without a floor the checks would come ever
+            # closer.  Such a peer is cut off at most that long after it.
+            recheck = now + min(config.body_timeout / 4, 1.0)
+            self._body_timer = loop.call_at(max(due, recheck), self._body_check)
+            return
+        log.info(
+            "closing %s: request body too slow (%d bytes in %.3g s)",
+            self.peer,
+            received,
+            now - self._body_start,
+        )
+        self._error(408)
+
     def _idle_check(self) -> None:
         self._idle_timer = None
         transport = self.transport
@@ -450,8 +519,10 @@ class HTTPHandler(BaseHandler):
         timeout = self._config.keepalive_timeout
         now = loop.time()
         last = max(transport.last_activity, self._work_at)
-        if self._busy() or self._parser.in_head or now - last < timeout:
-            delay = timeout if self._busy() or self._parser.in_head else last + timeout - now
+        # A head or body on its way is the business of its own deadline.
+        watched = self._busy() or self._parser.in_head or self._body_timer is not None
+        if watched or now - last < timeout:
+            delay = timeout if watched else last + timeout - now
             self._idle_timer = loop.call_later(max(delay, 0.001), self._idle_check)
             return
         log.debug("closing idle connection %s", self.peer)
@@ -491,10 +562,10 @@ class HTTPHandler(BaseHandler):
             self.transport.write(data)
 
     def _cancel_timers(self) -> None:
-        for timer in (self._header_timer, self._idle_timer, self._scheduled):
+        for timer in (self._header_timer, self._idle_timer, self._scheduled, self._body_timer):
             if timer is not None:
                 timer.cancel()
-        self._header_timer = self._idle_timer = self._scheduled = None
+        self._header_timer = self._idle_timer = self._scheduled = self._body_timer = None
 
     def _pause_reading(self) -> None:
         if not self._paused_reading and self.transport is not None:

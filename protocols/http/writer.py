@@ -214,14 +214,17 @@ class ResponseWriter:
         date: bytes,
         *,
         length: int | None = None,
+        close: bool = False,
     ) -> bytes:
         """The head of a response whose body follows through :meth:`body`.
 
         With ``length`` the body is sent as is (it must add up to it);
         without, it is chunked for HTTP/1.1 and delimited by the close of
-        the connection for HTTP/1.0.
+        the connection for HTTP/1.0.  ``close`` forces the connection to end
+        after it.
         """
-        fields, close, has_server = _encode_fields(headers)
+        fields, app_close, has_server = _encode_fields(headers)
+        close = close or app_close
         parts = [status_line(status), fields]
         if not has_server:
             parts.append(_SERVER_LINE)

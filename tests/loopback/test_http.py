@@ -509,6 +509,134 @@ def test_bad_requests_close_only_their_connection(
         bystander.close()
 
 
+def test_slow_body_gets_408_then_close(fake: tuple[Reactor, FakeClock, Server]) -> None:
+    reactor, clock, server = fake
+    slow = client(server.port)
+    try:
+        slow.sendall(b"POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 900\r\n\r\nab")
+        run_until(reactor, lambda: server.handlers and server.handlers[0]._body_timer)
+        for _ in range(6):  # a few bytes every 3 s, as slowhttptest -B sends them
+            clock.advance(3.0)
+            slow.sendall(b"c=d&")
+            reactor.run_once(0.01)
+        get_ok(reactor, server.port)  # others are served meanwhile
+        assert len(server.listener.connections) == 1
+        clock.advance(3.0)  # 21 s: 26 bytes at 500 a second bought nothing
+        reactor.run_once(0.01)
+        clock.advance(1.0)
+        reply = read_until_eof(reactor, slow)
+        assert reply.startswith(b"HTTP/1.1 408 Request Timeout\r\n")
+        assert b"Connection: close\r\n" in reply
+    finally:
+        slow.close()
+    run_until(reactor, lambda: not server.listener.connections)
+
+
+SLOWHTTPTEST = shutil.which("slowhttptest")
+
+
+def test_slowhttptest_slow_body_connections_are_closed(
+    reactor: Reactor, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    if SLOWHTTPTEST is None:
+        pytest.skip("slowhttptest is not installed (Debian package slowhttptest)")
+    server = Server(reactor, HTTPConfig(body_timeout=1.0, body_min_rate=500.0))
+    report = tmp_path / "slow"
+    # 5 connections announcing 4 KiB bodies and sending a few bytes a second;
+    # slowhttptest stops as soon as none is left open (or after -l seconds).
+    command = [
+        SLOWHTTPTEST,
+        *("-B", "-c", "5", "-r", "5", "-i", "1", "-s", "4096", "-x", "4", "-l", "10"),
+        *("-p", "2", "-g", "-o", str(report)),
+        *("-u", f"http://127.0.0.1:{server.port}/echo"),
+    ]
+    with (
+        caplog.at_level("INFO", logger="protocols.http.server"),
+        subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=tmp_path
+        ) as proc,
+    ):
+        try:
+            run_until(reactor, lambda: proc.poll() is not None, timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        assert proc.stdout is not None
+        output = proc.stdout.read().decode(errors="replace")
+    assert proc.returncode == 0, output
+    assert "No open connections left" in output, output
+    rows = (report.with_suffix(".csv")).read_text().splitlines()
+    assert rows[0].startswith("Seconds,Closed,Pending,Connected")
+    assert max(int(r.split(",")[3]) for r in rows[1:]) == 5  # all five got in
+    slow = [r for r in caplog.records if "request body too slow" in r.getMessage()]
+    assert len(slow) == 5
+    run_until(reactor, lambda: not server.listener.connections)
+
+
+# -- graceful drain: the handler's hook, called directly ---------------------------------
+
+
+def handler_of(server: Server, sock: socket.socket) -> HTTPHandler:
+    peer = sock.getsockname()
+    [handler] = [h for h in server.handlers if h.peer[1] == peer[1]]
+    return handler
+
+
+def test_drain_closes_an_idle_keep_alive_connection_at_once(reactor: Reactor) -> None:
+    server = Server(reactor)
+    sock = client(server.port)
+    try:
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+        got = bytearray()
+
+        def answered() -> bool:
+            got.extend(recv_some(sock) or b"")
+            return got.endswith(b"World!")
+
+        run_until(reactor, answered)
+        handler_of(server, sock).drain_requested()
+        assert read_until_eof(reactor, sock) == b""
+    finally:
+        sock.close()
+    run_until(reactor, lambda: not server.listener.connections)
+
+
+def test_drain_finishes_the_request_in_progress_with_close(reactor: Reactor) -> None:
+    server = Server(reactor)
+    busy, idle = client(server.port), client(server.port)
+    try:
+        busy.sendall(b"POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 6\r\n\r\nabc")
+        run_until(reactor, lambda: len(server.handlers) == 2 and server.handlers[0]._head)
+        for handler in server.handlers:  # as a drain of the listener would
+            handler.drain_requested()
+        assert read_until_eof(reactor, idle) == b""
+        assert len(server.listener.connections) == 1
+        busy.sendall(b"def")
+        reply = read_until_eof(reactor, busy)
+    finally:
+        busy.close()
+        idle.close()
+    head, _, body = reply.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 OK\r\n") and b"\r\nConnection: close" in head
+    assert body == b"abcdef"
+    run_until(reactor, lambda: not server.listener.connections)
+
+
+def test_drain_answers_pipelined_requests_the_last_with_close(reactor: Reactor) -> None:
+    server = Server(reactor, HTTPConfig(pipeline_budget=1))
+    sock = client(server.port)
+    try:
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n" * 3)
+        run_until(reactor, lambda: server.handlers and server.handlers[0]._scheduled)
+        server.handlers[0].drain_requested()
+        reply = read_until_eof(reactor, sock)
+    finally:
+        sock.close()
+    assert reply.count(b"Hello, World!") == 3
+    assert reply.count(b"Connection: close") == 1
+    assert reply.rindex(b"Connection: close") > reply.rindex(b"HTTP/1.1 200")
+
+
 @pytest.mark.skipif(not has_ipv6(), reason="no IPv6 loopback")
 def test_connections_page_over_ipv6(reactor: Reactor) -> None:
     factory = plugin.make_factory(reactor, argparse.Namespace())

@@ -30,7 +30,10 @@ TCHAR = "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRST
 tricky = st.sampled_from(list(" \t\r\n:\x00\x01\x0b\x7f\x80\xa0\xff/?"))
 good_tokens = st.one_of(
     st.text(alphabet=TCHAR, min_size=1, max_size=10),
-    st.sampled_from(["GET", "HEAD", "Host", "Content-Length", "Connection", "Expect"]),
+    st.sampled_from(
+        ["GET", "HEAD", "OPTIONS", "Host", "Content-Length", "Transfer-Encoding", "Connection"]
+    ),
+    st.just("Expect"),
 )
 bad_tokens = st.one_of(
     st.just(""),
@@ -38,6 +41,10 @@ bad_tokens = st.one_of(
 )
 good_values = st.one_of(
     st.sampled_from(["", " x ", "\tx\t", "close", "keep-alive", "100-continue", "5", " 0 "]),
+    # Framing values with whitespace other than SP and HTAB, and host lists:
+    # both paths must refuse them alike.
+    st.sampled_from(["5\xa0", "\x850", "chunked", "chunked\xa0", "\x85chunked", "close\x85"]),
+    st.sampled_from(["a, b", "a,b", "h:80", "[::1]:80", "h\xa0", "\xa0h"]),
     st.text(
         alphabet=st.characters(min_codepoint=0x20, max_codepoint=0xFF, exclude_characters="\x7f")
     ),

@@ -279,6 +279,27 @@ BAD: list[tuple[bytes, type[HTTPError]]] = [
         b"0\r\nbad trailer\r\n\r\n",
         BadRequest,
     ),
+    # Only SP and HTAB are optional whitespace: NEL (0x85) and NBSP (0xA0),
+    # which str.strip() removes, leave a framing field malformed (no desync).
+    (b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\xa0\r\n\r\nhello", BadRequest),
+    (b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: \x855\r\n\r\nhello", BadRequest),
+    (b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5, 5\xa0\r\n\r\nhello", BadRequest),
+    (b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\xa0\r\n\r\n0\r\n\r\n", BadRequest),
+    (b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: \x85chunked\r\n\r\n0\r\n\r\n", BadRequest),
+    (b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: \xa0\r\n\r\n", BadRequest),
+    (b"GET / HTTP/1.1\r\nHost: h\r\nConnection: close\xa0\r\n\r\n", BadRequest),
+    (b"GET / HTTP/1.1\r\nHost: h\r\nConnection: \x85keep-alive\r\n\r\n", BadRequest),
+    # One host per request (RFC 9112, 3.2).
+    (b"GET / HTTP/1.1\r\nHost: a, b\r\n\r\n", BadRequest),
+    (b"GET / HTTP/1.1\r\nHost: a,b\r\n\r\n", BadRequest),
+    (b"GET / HTTP/1.1\r\nHost: a b\r\n\r\n", BadRequest),
+    (b"GET / HTTP/1.1\r\nHost: a\xa0\r\n\r\n", BadRequest),
+    (b"GET / HTTP/1.0\r\nHost: a\r\nHost: a\r\n\r\n", BadRequest),
+    (b"GET / HTTP/1.1\r\nHost: h:80:80\r\n\r\n", BadRequest),
+    # The asterisk-form is for OPTIONS only (RFC 9112, 3.2.4).
+    (b"GET * HTTP/1.1\r\nHost: h\r\n\r\n", BadRequest),
+    (b"POST * HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n", BadRequest),
+    (b"options * HTTP/1.1\r\nHost: h\r\n\r\n", BadRequest),
 ]
 
 
@@ -411,7 +432,8 @@ values = st.text(
 ).map(lambda s: s.replace(" ", ""))
 targets = st.text(
     alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=1, max_size=30
-)
+).filter(lambda t: t != "*")  # the asterisk-form is for OPTIONS only
+ows = st.text(alphabet=" \t", max_size=3)  # the only whitespace trimmed off a value
 reserved = {"host", "content-length", "transfer-encoding", "connection", "expect"}
 fields = st.lists(
     st.tuples(tokens.filter(lambda t: t.lower() not in reserved), values), max_size=8
@@ -429,11 +451,18 @@ def requests(draw: st.DrawFn) -> tuple[bytes, Summary]:
         body = b""
     headers = [("Host", "example"), *extra]
     trailers: list[tuple[str, str]] = []
+    # Framing values padded with optional whitespace; the padding is not part
+    # of the value the parser returns.
+    padded: dict[str, str] = {}
     if framing == "length":
         headers.append(("Content-Length", str(len(body))))
+        padded["Content-Length"] = f"{draw(ows)}{len(body)}{draw(ows)}"
         wire_body = body
     elif framing == "chunked":
         headers.append(("Transfer-Encoding", "chunked"))
+        padded["Transfer-Encoding"] = (
+            f"{draw(ows)}{draw(st.sampled_from(['chunked', 'Chunked', 'CHUNKED']))}{draw(ows)}"
+        )
         sizes = draw(st.lists(st.integers(1, 50), max_size=10))
         parts, rest = [], body
         for size in sizes:
@@ -449,13 +478,13 @@ def requests(draw: st.DrawFn) -> tuple[bytes, Summary]:
     else:
         wire_body = b""
     wire = f"{method} {target} HTTP/1.1\r\n".encode("latin-1")
-    wire += b"".join(f"{n}: {v}\r\n".encode("latin-1") for n, v in headers) + b"\r\n"
-    wire += wire_body
+    wire += b"".join(f"{n}:{padded.get(n, v)}\r\n".encode("latin-1") for n, v in headers)
+    wire += b"\r\n" + wire_body
     expected: Summary = (
         method,
         target,
         "1.1",
-        [(n.lower(), v) for n, v in headers],
+        [(n.lower(), padded.get(n, v).strip(" \t")) for n, v in headers],
         body,
         [(n.lower(), v) for n, v in trailers],
         True,
