@@ -19,6 +19,17 @@ which appends to the ready deque and writes one byte to a socketpair unless a
 byte is already on its way.  The same socketpair is the ``signal.set_wakeup_fd``
 target, so a signal's number arrives as a byte and its handler runs as a
 normal callback, never inside the interrupted code.
+
+The wake-up protocol (libuv's coalesced ``uv_async_send`` is the model).  A
+``pending`` flag says "a byte is in the pipe"; :meth:`_Waker.wake` sets it and
+writes the byte as one step under a lock, and the loop drains the pipe and
+clears the flag as one step under the same lock.  So the flag is never true
+with an empty pipe (which would swallow every later wake-up), and at most one
+wake-up byte is in the pipe at any time.  A callback appended before the
+loop clears the flag still runs in the current turn, because step 4 counts
+the ready callbacks only after the dispatch of step 3.  The lock is
+re-entrant, so a Python signal handler may call ``call_soon_threadsafe``
+even while it interrupts the loop's own drain.
 """
 
 from __future__ import annotations
@@ -121,9 +132,9 @@ class _Waker:
         self.rsock, self.wsock = socket.socketpair()
         self.rsock.setblocking(False)
         self.wsock.setblocking(False)
-        self.pending = False
+        self.pending = False  # true exactly while our wake-up byte is in the pipe
         self.writes = 0  # wake-up bytes written, for tests and curiosity
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # re-entrant: a signal handler may wake us
 
     def wake(self) -> None:
         """Write one byte unless one is already waiting to be read."""
@@ -132,24 +143,28 @@ class _Waker:
                 return
             self.pending = True
             self.writes += 1
-        # A full pipe means the loop is far behind and will wake anyway.
-        with contextlib.suppress(OSError):
-            self.wsock.send(b"\0")
+            # A full pipe holds signal bytes: the loop wakes for those anyway.
+            with contextlib.suppress(OSError):
+                self.wsock.send(b"\0")
 
     def _read_ready(self) -> None:
-        # Clear the flag before draining: a wake() racing with us then writes
-        # a fresh byte, so its callback is never left waiting for a select.
-        self.pending = False
-        while True:
-            try:
-                data = self.rsock.recv(4096)
-            except (BlockingIOError, InterruptedError):
-                return
-            if not data:
-                return
-            for signum in data:
-                if signum:
-                    self.reactor._signal_arrived(signum)
+        # Drain, then clear the flag, with no wake() in between: a wake()
+        # before this saw the flag set and wrote nothing, and its callback is
+        # already queued for this turn; a wake() after it writes a fresh byte.
+        data = b""
+        with self._lock:
+            while True:
+                try:
+                    chunk = self.rsock.recv(4096)
+                except (BlockingIOError, InterruptedError):
+                    break
+                if not chunk:
+                    break
+                data += chunk
+            self.pending = False
+        for signum in data:
+            if signum:
+                self.reactor._signal_arrived(signum)
 
     def _write_ready(self) -> None:  # pragma: no cover - never registered for writing
         pass
