@@ -208,6 +208,13 @@ def test_reactor_thread_reports_errors_from_calls() -> None:
     assert rt.reactor.is_closed()
 
 
+def test_reactor_thread_call_after_stop_fails_at_once() -> None:
+    with ReactorThread() as rt:
+        assert rt.call(lambda: 1) == 1
+    with pytest.raises(RuntimeError, match="closed"):
+        rt.call(lambda: 2, timeout=1)
+
+
 def test_embedded_in_asyncio_through_fileno_and_timeout() -> None:
     """A host asyncio loop polls fileno() and honours timeout(): timers and I/O both fire."""
     reactor = Reactor()
