@@ -21,7 +21,7 @@ target, so a signal's number arrives as a byte and its handler runs as a
 normal callback, never inside the interrupted code.
 
 The wake-up protocol (libuv's coalesced ``uv_async_send`` is the model).  A
-``pending`` flag says "a byte is in the pipe"; :meth:`_Waker.wake` sets it and
+``pending`` flag says "a byte is in the pipe"; ``_Waker.wake()`` sets it and
 writes the byte as one step under a lock, and the loop drains the pipe and
 clears the flag as one step under the same lock.  So the flag is never true
 with an empty pipe (which would swallow every later wake-up), and at most one
@@ -341,8 +341,10 @@ class Reactor:
         :meth:`add_reader`, :meth:`add_writer`, :meth:`remove_reader`,
         :meth:`remove_writer`, :meth:`listen` and :meth:`connect` raise
         :exc:`RuntimeError` when called from a thread other than the one
-        running the loop, while it runs (asyncio's ``_check_thread``).  Off,
-        those checks cost one attribute test per call.
+        running the loop, while it runs: inside :meth:`run`, or during a
+        :meth:`run_once` turn (asyncio's ``_check_thread``).  Off, those
+        checks cost one attribute test per call; the checks for a closed
+        reactor and for a callback that is not callable are always made.
         """
         self._debug = bool(enabled)
         self._strict = self._debug or self._closed
