@@ -33,7 +33,10 @@ class ReactorThread:
         # the reactor stopped, its thread joined, the reactor closed
 
     The reactor belongs to its thread: other threads reach it through
-    :meth:`call` or ``reactor.call_soon_threadsafe``.
+    :meth:`call` or ``reactor.call_soon_threadsafe``.  In debug mode (see
+    :meth:`~reactor.loop.Reactor.set_debug`) calling ``call_soon``,
+    ``call_later``, ``listen`` and the other non-thread-safe methods of the
+    running reactor from another thread raises :exc:`RuntimeError`.
     """
 
     def __init__(self, reactor: Reactor | None = None, name: str = "selreactor") -> None:
@@ -54,7 +57,13 @@ class ReactorThread:
         return self
 
     def call(self, fn: Callable[..., T], *args: object, timeout: float | None = 10.0) -> T:
-        """Run ``fn(*args)`` on the reactor thread and return its result."""
+        """Run ``fn(*args)`` on the reactor thread and return its result.
+
+        Raises what ``fn`` raised, :exc:`TimeoutError` after ``timeout``
+        seconds, or :exc:`RuntimeError` at once if the reactor is closed.
+        """
+        if self.reactor.is_closed():
+            raise RuntimeError("the reactor is closed")
         future: concurrent.futures.Future[T] = concurrent.futures.Future()
 
         def run() -> None:

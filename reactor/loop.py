@@ -19,6 +19,17 @@ which appends to the ready deque and writes one byte to a socketpair unless a
 byte is already on its way.  The same socketpair is the ``signal.set_wakeup_fd``
 target, so a signal's number arrives as a byte and its handler runs as a
 normal callback, never inside the interrupted code.
+
+The wake-up protocol (libuv's coalesced ``uv_async_send`` is the model).  A
+``pending`` flag says "a byte is in the pipe"; ``_Waker.wake()`` sets it and
+writes the byte as one step under a lock, and the loop drains the pipe and
+clears the flag as one step under the same lock.  So the flag is never true
+with an empty pipe (which would swallow every later wake-up), and at most one
+wake-up byte is in the pipe at any time.  A callback appended before the
+loop clears the flag still runs in the current turn, because step 4 counts
+the ready callbacks only after the dispatch of step 3.  The lock is
+re-entrant, so a Python signal handler may call ``call_soon_threadsafe``
+even while it interrupts the loop's own drain.
 """
 
 from __future__ import annotations
@@ -29,6 +40,7 @@ import logging
 import selectors
 import signal
 import socket
+import sys
 import threading
 import time
 import types
@@ -53,6 +65,12 @@ log = logging.getLogger(__name__)
 
 EVENT_READ = selectors.EVENT_READ
 EVENT_WRITE = selectors.EVENT_WRITE
+
+_INF = float("inf")
+# The longest one select() may block: epoll takes milliseconds in a C int (about
+# 24 days), so a far timer wakes the loop once a day instead (as asyncio does).
+_MAX_WAIT = 86400.0
+_get_ident = threading.get_ident
 
 
 class _HasFileno(Protocol):
@@ -121,9 +139,9 @@ class _Waker:
         self.rsock, self.wsock = socket.socketpair()
         self.rsock.setblocking(False)
         self.wsock.setblocking(False)
-        self.pending = False
+        self.pending = False  # true exactly while our wake-up byte is in the pipe
         self.writes = 0  # wake-up bytes written, for tests and curiosity
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # re-entrant: a signal handler may wake us
 
     def wake(self) -> None:
         """Write one byte unless one is already waiting to be read."""
@@ -132,24 +150,28 @@ class _Waker:
                 return
             self.pending = True
             self.writes += 1
-        # A full pipe means the loop is far behind and will wake anyway.
-        with contextlib.suppress(OSError):
-            self.wsock.send(b"\0")
+            # A full pipe holds signal bytes: the loop wakes for those anyway.
+            with contextlib.suppress(OSError):
+                self.wsock.send(b"\0")
 
     def _read_ready(self) -> None:
-        # Clear the flag before draining: a wake() racing with us then writes
-        # a fresh byte, so its callback is never left waiting for a select.
-        self.pending = False
-        while True:
-            try:
-                data = self.rsock.recv(4096)
-            except (BlockingIOError, InterruptedError):
-                return
-            if not data:
-                return
-            for signum in data:
-                if signum:
-                    self.reactor._signal_arrived(signum)
+        # Drain, then clear the flag, with no wake() in between: a wake()
+        # before this saw the flag set and wrote nothing, and its callback is
+        # already queued for this turn; a wake() after it writes a fresh byte.
+        data = b""
+        with self._lock:
+            while True:
+                try:
+                    chunk = self.rsock.recv(4096)
+                except (BlockingIOError, InterruptedError):
+                    break
+                if not chunk:
+                    break
+                data += chunk
+            self.pending = False
+        for signum in data:
+            if signum:
+                self.reactor._signal_arrived(signum)
 
     def _write_ready(self) -> None:  # pragma: no cover - never registered for writing
         pass
@@ -171,12 +193,21 @@ class Reactor:
     :class:`reactor.poller.EpollSelector` where epoll exists (a selector the
     loop polls without building a key tuple per event), else
     :class:`selectors.DefaultSelector`.
+
+    A reactor belongs to the thread that runs it (:meth:`run`, or a host
+    stepping it with :meth:`run_once`); other threads use only
+    :meth:`call_soon_threadsafe`.  Running it from two threads at once raises
+    :exc:`RuntimeError`.  ``debug`` (default: on under ``python -X dev`` or
+    ``PYTHONDEVMODE=1``, see :meth:`set_debug`) adds checks that cost a
+    little per call, as asyncio's debug mode does.
     """
 
     def __init__(
         self,
         selector: selectors.BaseSelector | None = None,
         clock: Callable[[], float] | None = None,
+        *,
+        debug: bool | None = None,
     ) -> None:
         if selector is None:
             selector = EpollSelector() if poller_available() else selectors.DefaultSelector()
@@ -193,9 +224,13 @@ class Reactor:
         self._deadlines = DeadlineQueue(self.call_at, self.time)  # connections' idle deadlines
         self._watchers: dict[int, _FdWatcher] = {}
         self._stopping = False
-        self._running = False
         self._closed = False
-        self._thread_id: int | None = None
+        self._debug = bool(sys.flags.dev_mode) if debug is None else bool(debug)
+        # One attribute for the scheduling methods' fast path: false unless
+        # debug mode is on or the reactor is closed (then _refuse looks closer).
+        self._strict = self._debug
+        self._thread_id: int | None = None  # the thread in run() or run_once()
+        self._turn_lock = threading.Lock()  # held by whoever runs the loop
         self._exception_handler: ExceptionHandler | None = None
         self._signal_handlers: dict[int, Handle] = {}
         self._old_wakeup_fd: int | None = None
@@ -214,7 +249,15 @@ class Reactor:
         return self._clock()
 
     def call_soon(self, callback: Callable[..., object], *args: object) -> Handle:
-        """Run ``callback(*args)`` on the next turn; callbacks run in FIFO order."""
+        """Run ``callback(*args)`` on the next turn; callbacks run in FIFO order.
+
+        Not thread-safe: from another thread use :meth:`call_soon_threadsafe`
+        (debug mode raises :exc:`RuntimeError` for such a call while the loop
+        runs).  Raises :exc:`TypeError` for a callback that is not callable and
+        :exc:`RuntimeError` once the reactor is closed.
+        """
+        if self._strict or not callable(callback):
+            self._refuse(callback, "call_soon")
         handle = Handle(callback, args)
         self._ready.append(handle)
         return handle
@@ -222,26 +265,93 @@ class Reactor:
     def call_later(
         self, delay: float, callback: Callable[..., object], *args: object
     ) -> TimerHandle:
-        """Run ``callback(*args)`` after ``delay`` seconds."""
-        return self._timers.push(self._clock() + delay, callback, args)
+        """Run ``callback(*args)`` after ``delay`` seconds.
+
+        ``delay`` is a number: :exc:`TypeError` otherwise, :exc:`ValueError` for
+        NaN (which has no place in a deadline order).  A delay of ``+inf`` is
+        accepted, as asyncio accepts it: the timer never fires and costs
+        nothing (it is not stored; ``cancel()`` is harmless).  A delay of zero
+        or less is due on the next turn.  Checked like :meth:`call_soon`.
+        """
+        if self._strict or not callable(callback):
+            self._refuse(callback, "call_later")
+        try:
+            when = self._clock() + delay
+            if when < _INF:
+                return self._timers.push(when, callback, args)
+        except TypeError:
+            raise TypeError(f"call_later() needs a delay in seconds, got {delay!r}") from None
+        return _never(when, callback, args, "call_later")
 
     def call_at(self, when: float, callback: Callable[..., object], *args: object) -> TimerHandle:
         """Run ``callback(*args)`` once :meth:`time` reaches ``when``.
 
         Timers fire in deadline order; equal deadlines in scheduling order.
+        ``when`` is checked like :meth:`call_later`'s delay (``+inf``: never),
+        the rest like :meth:`call_soon`.
         """
-        return self._timers.push(when, callback, args)
+        if self._strict or not callable(callback):
+            self._refuse(callback, "call_at")
+        try:
+            if when < _INF:
+                return self._timers.push(when, callback, args)
+        except TypeError:
+            raise TypeError(f"call_at() needs a time in seconds, got {when!r}") from None
+        return _never(when, callback, args, "call_at")
 
     def call_soon_threadsafe(self, callback: Callable[..., object], *args: object) -> Handle:
         """Like :meth:`call_soon`, from any thread; wakes the selector.
 
         Wake-ups are coalesced: however many threads call at once, at most
-        one byte is written per loop turn.
+        one byte is written per loop turn.  On a closed reactor the callback
+        is dropped (a thread racing with :meth:`close` cannot avoid the race,
+        and must not get an error for it); a callback that is not callable
+        raises :exc:`TypeError`.
         """
+        if not callable(callback):
+            raise TypeError(f"call_soon_threadsafe() needs a callable, got {callback!r}")
         handle = Handle(callback, args)
-        self._ready.append(handle)  # deque.append is atomic
-        self._waker.wake()
+        if not self._closed:
+            self._ready.append(handle)  # deque.append is atomic
+            self._waker.wake()
         return handle
+
+    def _refuse(self, callback: object, method: str) -> None:
+        """The slow path of the scheduling methods: raise for what is wrong."""
+        if self._closed:
+            raise RuntimeError("the reactor is closed")
+        if not callable(callback):
+            raise TypeError(f"{method}() needs a callable, got {callback!r}")
+        if self._debug:
+            self._check_thread(method)
+
+    def _check_thread(self, method: str) -> None:
+        """Debug mode: refuse a non-thread-safe call from outside a running loop's thread."""
+        thread = self._thread_id
+        if thread is not None and thread != _get_ident():
+            raise RuntimeError(
+                f"{method}() called from another thread while the reactor runs;"
+                " use call_soon_threadsafe()"
+            )
+
+    def set_debug(self, enabled: bool) -> None:
+        """Turn debug mode on or off.
+
+        In debug mode :meth:`call_soon`, :meth:`call_later`, :meth:`call_at`,
+        :meth:`add_reader`, :meth:`add_writer`, :meth:`remove_reader`,
+        :meth:`remove_writer`, :meth:`listen` and :meth:`connect` raise
+        :exc:`RuntimeError` when called from a thread other than the one
+        running the loop, while it runs: inside :meth:`run`, or during a
+        :meth:`run_once` turn (asyncio's ``_check_thread``).  Off, those
+        checks cost one attribute test per call; the checks for a closed
+        reactor and for a callback that is not callable are always made.
+        """
+        self._debug = bool(enabled)
+        self._strict = self._debug or self._closed
+
+    def get_debug(self) -> bool:
+        """Whether debug mode is on (see :meth:`set_debug`)."""
+        return self._debug
 
     def next_deadline(self) -> float | None:
         """When the loop next has work: now if callbacks are ready, else the
@@ -264,7 +374,12 @@ class Reactor:
     def add_reader(
         self, fileobj: FileLike, callback: Callable[..., object], *args: object
     ) -> None:
-        """Call ``callback(*args)`` whenever ``fileobj`` is readable."""
+        """Call ``callback(*args)`` whenever ``fileobj`` is readable.
+
+        Checked like :meth:`call_soon`; replaces an earlier reader of ``fileobj``.
+        """
+        if self._strict or not callable(callback):
+            self._refuse(callback, "add_reader")
         watcher = self._watcher(_fileno(fileobj))
         watcher.reader = Handle(callback, args)
         self._update_watcher(watcher)
@@ -272,13 +387,20 @@ class Reactor:
     def add_writer(
         self, fileobj: FileLike, callback: Callable[..., object], *args: object
     ) -> None:
-        """Call ``callback(*args)`` whenever ``fileobj`` is writable."""
+        """Call ``callback(*args)`` whenever ``fileobj`` is writable.
+
+        Checked like :meth:`call_soon`; replaces an earlier writer of ``fileobj``.
+        """
+        if self._strict or not callable(callback):
+            self._refuse(callback, "add_writer")
         watcher = self._watcher(_fileno(fileobj))
         watcher.writer = Handle(callback, args)
         self._update_watcher(watcher)
 
     def remove_reader(self, fileobj: FileLike) -> bool:
         """Stop watching ``fileobj`` for reading; false if it was not watched."""
+        if self._debug:
+            self._check_thread("remove_reader")
         watcher = self._watchers.get(_fileno(fileobj))
         if watcher is None or watcher.reader is None:
             return False
@@ -288,6 +410,8 @@ class Reactor:
 
     def remove_writer(self, fileobj: FileLike) -> bool:
         """Stop watching ``fileobj`` for writing; false if it was not watched."""
+        if self._debug:
+            self._check_thread("remove_writer")
         watcher = self._watchers.get(_fileno(fileobj))
         if watcher is None or watcher.writer is None:
             return False
@@ -296,7 +420,6 @@ class Reactor:
         return True
 
     def _watcher(self, fd: int) -> _FdWatcher:
-        self._check_open()
         watcher = self._watchers.get(fd)
         if watcher is None:
             watcher = self._watchers[fd] = _FdWatcher(self, fd)
@@ -340,6 +463,9 @@ class Reactor:
         """
         from reactor.listener import Listener  # noqa: PLC0415  (listener sits above the loop)
 
+        if self._debug:
+            self._check_thread("listen")
+
         return Listener(self, factory, host, port, **options)
 
     def connect(
@@ -347,6 +473,9 @@ class Reactor:
     ) -> Connector:
         """Open an outbound connection without blocking; see :func:`reactor.connector.connect`."""
         from reactor.connector import connect  # noqa: PLC0415  (connector sits above the loop)
+
+        if self._debug:
+            self._check_thread("connect")
 
         return connect(self, factory, host, port, **options)
 
@@ -361,10 +490,32 @@ class Reactor:
 
     def run_once(self, timeout: float | None = None) -> None:
         """One turn: wait up to ``timeout`` seconds (``None``: until something
-        is due), dispatch I/O, run due timers and ready callbacks."""
-        self._check_open()
+        is due), dispatch I/O, run due timers and ready callbacks.
+
+        After :meth:`stop` the next turn does not wait, once; the turn after it
+        waits again.  Raises :exc:`RuntimeError` if the loop is already
+        running, in another thread or in this one (a callback cannot run a
+        nested turn), or is closed.
+        """
+        if not self._turn_lock.acquire(blocking=False):
+            raise RuntimeError("the reactor is already running")
+        try:
+            self._check_open()
+            self._thread_id = _get_ident()
+            self._turn(timeout)
+        finally:
+            self._thread_id = None
+            self._turn_lock.release()
+
+    def _turn(self, timeout: float | None) -> None:
         ready = self._ready
-        wait = 0.0 if ready or self._stopping else self._wait(timeout)
+        if self._stopping:  # stop(): this turn polls without waiting, once
+            self._stopping = False
+            wait: float | None = 0.0
+        elif ready:
+            wait = 0.0
+        else:
+            wait = self._wait(timeout)
         if self._epoll is not None:
             self._dispatch_raw(self._epoll.poll(wait))
         else:
@@ -419,10 +570,11 @@ class Reactor:
     def _wait(self, timeout: float | None) -> float | None:
         """How long select() may block: until the next timer, at most ``timeout``."""
         deadline = self._timers.next_deadline()
-        if deadline is None:
-            return timeout
-        wait = max(0.0, deadline - self._clock())
-        return wait if timeout is None or wait < timeout else timeout
+        if deadline is not None:
+            wait = max(0.0, deadline - self._clock())
+            if timeout is None or wait < timeout:
+                timeout = wait
+        return _MAX_WAIT if timeout is not None and timeout > _MAX_WAIT else timeout
 
     def _reap(self) -> None:
         closing, self._closing = self._closing, []
@@ -430,30 +582,40 @@ class Reactor:
             conn._finish()
 
     def run(self) -> None:
-        """Run turns until :meth:`stop` is called."""
-        self._check_open()
-        if self._running:
+        """Run turns until :meth:`stop` is called.
+
+        :meth:`stop` called before :meth:`run` makes it run one turn (that
+        does not wait) and return, as asyncio's ``run_forever`` does.  Raises
+        :exc:`RuntimeError` if the loop is already running or closed.
+        """
+        if not self._turn_lock.acquire(blocking=False):
             raise RuntimeError("the reactor is already running")
-        self._running = True
-        self._thread_id = threading.get_ident()
         try:
+            self._check_open()
+            self._thread_id = _get_ident()
+            stopped_before = self._stopping
+            turn = self._turn
             while True:
-                self.run_once()
-                if self._stopping:
+                turn(None)
+                if self._stopping or stopped_before:
                     break
         finally:
             self._stopping = False
-            self._running = False
             self._thread_id = None
+            self._turn_lock.release()
 
     def stop(self) -> None:
-        """Make :meth:`run` return after the current turn.  From another
-        thread use ``call_soon_threadsafe(reactor.stop)``."""
+        """Make :meth:`run` return after the current turn.
+
+        For a host stepping the loop with :meth:`run_once`, the next turn
+        does not wait (once).  From another thread use
+        ``call_soon_threadsafe(reactor.stop)``.
+        """
         self._stopping = True
 
     def is_running(self) -> bool:
-        """Whether :meth:`run` is on the stack."""
-        return self._running
+        """Whether :meth:`run` is on the stack, or :meth:`run_once` is in a turn."""
+        return self._thread_id is not None
 
     def is_closed(self) -> bool:
         """Whether :meth:`close` was called."""
@@ -475,7 +637,7 @@ class Reactor:
         """Abort every connection, close listeners, the selector and the pipe."""
         if self._closed:
             return
-        if self._running:
+        if self._thread_id is not None:
             raise RuntimeError("cannot close a running reactor")
         for listener in list(self.listeners):
             listener.close()
@@ -485,6 +647,7 @@ class Reactor:
         for signum in list(self._signal_handlers):
             self.remove_signal_handler(signum)
         self._closed = True
+        self._strict = True
         self._ready.clear()
         self._timers.clear()
         self._watchers.clear()
@@ -567,6 +730,16 @@ class Reactor:
         handle = self._signal_handlers.get(signum)
         if handle is not None:
             self._ready.append(handle)
+
+
+def _never(
+    when: float, callback: Callable[..., object], args: tuple[object, ...], method: str
+) -> TimerHandle:
+    """``when`` is not below ``+inf``: a timer that never fires, or an error."""
+    if when == _INF:  # never due: not stored, so it costs nothing
+        return TimerHandle(when, callback, args, None)
+    # NaN compares false with everything: in the heap it would break the order.
+    raise ValueError(f"{method}() needs a time that is not NaN, got {when!r}")
 
 
 def _ignore_signal(signum: int, frame: types.FrameType | None) -> None:

@@ -69,7 +69,7 @@ class TimerHandle(Handle):
         when: float,
         callback: Callable[..., object],
         args: tuple[object, ...],
-        queue: TimerQueue,
+        queue: TimerQueue | None,
     ) -> None:
         super().__init__(callback, args)
         self.when = when
@@ -106,7 +106,12 @@ class TimerQueue:
     def push(
         self, when: float, callback: Callable[..., object], args: tuple[object, ...]
     ) -> TimerHandle:
-        """Schedule ``callback(*args)`` at ``when``."""
+        """Schedule ``callback(*args)`` at ``when``.
+
+        ``when`` must order with floats and not be NaN (a NaN entry compares
+        false with every other and silently breaks the heap); the reactor's
+        ``call_later``/``call_at`` check that before calling here.
+        """
         handle = TimerHandle(when, callback, args, self)
         self._seq += 1
         heapq.heappush(self._heap, (when, self._seq, handle))

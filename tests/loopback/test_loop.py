@@ -208,6 +208,13 @@ def test_reactor_thread_reports_errors_from_calls() -> None:
     assert rt.reactor.is_closed()
 
 
+def test_reactor_thread_call_after_stop_fails_at_once() -> None:
+    with ReactorThread() as rt:
+        assert rt.call(lambda: 1) == 1
+    with pytest.raises(RuntimeError, match="closed"):
+        rt.call(lambda: 2, timeout=1)
+
+
 def test_embedded_in_asyncio_through_fileno_and_timeout() -> None:
     """A host asyncio loop polls fileno() and honours timeout(): timers and I/O both fire."""
     reactor = Reactor()
@@ -292,3 +299,17 @@ def test_closed_reactor_refuses_work() -> None:
     reactor.close()  # idempotent
     with pytest.raises(RuntimeError):
         reactor.run_once(0)
+
+
+def test_a_timer_weeks_away_does_not_overflow_the_selector(fake_reactor: Reactor) -> None:
+    """epoll takes milliseconds in a C int: a wait of 10**7 s used to raise OverflowError."""
+    a, b = socket.socketpair()
+    with a, b:
+        got: list[bytes] = []
+        fake_reactor.add_reader(a, lambda: got.append(a.recv(1)))
+        fake_reactor.call_later(1e7, print)
+        b.send(b"xy")  # readable for two turns: each returns at once, whatever it may wait
+        fake_reactor.run_once()
+        fake_reactor.run_once(1e9)
+        assert got == [b"x", b"y"]
+        fake_reactor.remove_reader(a)

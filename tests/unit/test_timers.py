@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import random
+from typing import cast
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -177,3 +179,59 @@ def test_a_deadline_armed_while_firing_keeps_the_timer_on_the_head() -> None:
         assert fired == [1, 2, 1]
     finally:
         reactor.close()
+
+
+# -- bad numbers ---------------------------------------------------------------------
+
+NAN = float("nan")
+INF = float("inf")
+
+
+def test_nan_is_refused_and_later_timers_still_fire(
+    fake_reactor: Reactor, clock: FakeClock
+) -> None:
+    fired: list[str] = []
+    fake_reactor.call_later(1, fired.append, "a")
+    with pytest.raises(ValueError, match="NaN"):
+        fake_reactor.call_later(NAN, fired.append, "nan")
+    with pytest.raises(ValueError, match="NaN"):
+        fake_reactor.call_at(NAN, fired.append, "nan")
+    fake_reactor.call_later(2, fired.append, "b")
+    fake_reactor.call_later(0.5, fired.append, "c")
+    clock.advance(3)
+    fake_reactor.run_once(0)
+    assert fired == ["c", "a", "b"]
+
+
+@pytest.mark.parametrize("bad", ["1", None, b"1", 1j, [1]])
+def test_a_time_that_is_not_a_number_is_refused(fake_reactor: Reactor, bad: object) -> None:
+    when = cast("float", bad)  # what a type checker would catch
+    with pytest.raises(TypeError, match="call_later"):
+        fake_reactor.call_later(when, print)
+    with pytest.raises(TypeError, match="call_at"):
+        fake_reactor.call_at(when, print)
+    assert fake_reactor.timeout() is None  # nothing was scheduled
+    fake_reactor.run_once(0)  # and the heap is sound
+
+
+def test_infinity_is_never(fake_reactor: Reactor, clock: FakeClock) -> None:
+    """+inf is accepted as asyncio accepts it: a timer that never fires."""
+    fired: list[str] = []
+    never = fake_reactor.call_later(INF, fired.append, "never")
+    also_never = fake_reactor.call_at(INF, fired.append, "never")
+    assert never.when == also_never.when == INF
+    assert fake_reactor.timeout() is None  # a host loop may sleep until I/O
+    assert fake_reactor.next_deadline() is None
+    fake_reactor.call_later(1, fired.append, "soon")
+    clock.advance(1e9)
+    fake_reactor.run_once(0)
+    assert fired == ["soon"]
+    never.cancel()  # harmless
+    assert not also_never.cancelled()
+
+
+def test_minus_infinity_is_due_at_once(fake_reactor: Reactor) -> None:
+    fired: list[str] = []
+    fake_reactor.call_later(-INF, fired.append, "now")
+    fake_reactor.run_once(0)
+    assert fired == ["now"]
