@@ -4,7 +4,8 @@ Chargen is backpressure made visible.  It writes lines in bursts until the
 transport calls ``pause_writing()`` (the peer is not keeping up), and
 produces again only at ``resume_writing()``.  A burst is bounded and the
 next one is scheduled with ``call_soon``, so a fast reader cannot keep the
-loop inside one connection.
+loop inside one connection.  A graceful drain stops the stream: what was
+written is flushed, then the connection closes.
 """
 
 from __future__ import annotations
@@ -58,6 +59,10 @@ class ChargenHandler(BaseHandler):
         """The peer caught up: produce again."""
         self._paused = False
         self._produce()
+
+    def drain_requested(self) -> None:
+        """A graceful drain: stop producing; the lines already written are flushed, then FIN."""
+        self.transport.close()
 
     def _produce(self) -> None:
         self._scheduled = False

@@ -11,7 +11,9 @@ and peer key after ``/nick``, ``<ada 127.0.0.1:50312> hello``.  Commands:
 ``/quit``
     leave.
 
-Lines from the server itself start with ``* ``.  A line longer than
+Lines from the server itself start with ``* ``; a graceful drain of the
+server (SIGTERM) sends every member ``* server shutting down, goodbye`` after
+what was queued for it, then closes.  A line longer than
 ``--max-line`` (newline included) is a protocol error that closes that
 connection only.
 
@@ -52,6 +54,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_MAX_LINE",
     "DEFAULT_SEND_QUEUE",
+    "GOODBYE",
     "Action",
     "ChatHandler",
     "ChatPlugin",
@@ -69,6 +72,8 @@ DEFAULT_MAX_LINE = 4096
 DEFAULT_SEND_QUEUE = 64 * 1024
 """Per-member send queue (``--send-queue``): the high-water mark, and the backlog
 allowed beyond it before a slow reader is disconnected."""
+GOODBYE = b"* server shutting down, goodbye\n"
+"""The line every member gets when a graceful drain closes the room."""
 _NICK = re.compile(r"[A-Za-z0-9_.\-]{1,32}")
 
 
@@ -295,6 +300,21 @@ class ChatHandler(FramedHandler):
             self._backlog.clear()
             self._backlog_size = 0
             self.transport.writelines(backlog)
+
+    def drain_requested(self) -> None:
+        """The server is going away: flush the backlog, say goodbye, close.
+
+        Every member is drained in the same turn, so the room's "left"
+        notices that follow reach only closing transports and are dropped.
+        """
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        lines = [*self._backlog, GOODBYE]
+        self._backlog.clear()
+        self._backlog_size = 0
+        transport.writelines(lines)
+        transport.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
         """Leave the room (if the reader was not already dropped)."""

@@ -1,4 +1,8 @@
-"""Discard (RFC 863): read everything, answer nothing."""
+"""Discard (RFC 863): read everything, answer nothing.
+
+A graceful drain closes an idle connection at once and reads a busy one to
+the peer's EOF (the transport's default drain, ``close_when_done``).
+"""
 
 from __future__ import annotations
 

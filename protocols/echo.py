@@ -4,7 +4,9 @@ The echo respects backpressure: when the peer does not read its echo, the
 write buffer crosses the high-water mark and reading pauses, so the kernel's
 window stops the peer from sending more.  At the peer's half-close the
 connection flushes the echo and closes, so a half-closed client gets its
-bytes back whole.
+bytes back whole.  A graceful drain (SIGTERM) keeps it that way: an idle
+connection closes at once, a busy one goes on echoing until the peer's EOF
+(the transport's default drain, ``close_when_done``).
 """
 
 from __future__ import annotations

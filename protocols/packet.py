@@ -8,6 +8,9 @@ handler only ever sees whole messages and the active mode counts them.
 A header announcing more than ``--max-size`` bytes (or a line that long
 without its newline) is a protocol error: that connection closes, as
 gen_tcp's ``packet_size`` closes it with ``emsgsize``; the others carry on.
+
+A graceful drain is the echo's: an idle connection (no partial message
+either) closes at once, a busy one goes on echoing until the peer's EOF.
 """
 
 from __future__ import annotations

@@ -208,6 +208,7 @@ def _serve_status(reactor: Reactor, where: str) -> Listener:
 
 
 def _stop_on_signals(reactor: Reactor, listeners: list[Listener], drain_timeout: float) -> None:
+    """SIGINT/SIGTERM drain gracefully (``Reactor.shutdown``); a second one stops at once."""
     state = {"draining": False}
 
     def on_signal(signum: int) -> None:
@@ -218,16 +219,7 @@ def _stop_on_signals(reactor: Reactor, listeners: list[Listener], drain_timeout:
         state["draining"] = True
         open_now = sum(len(listener.connections) for listener in listeners)
         log.info("%s: draining %d connection(s)", signal.Signals(signum).name, open_now)
-        left = len(listeners)
-
-        def drained() -> None:
-            nonlocal left
-            left -= 1
-            if not left:
-                reactor.stop()
-
-        for listener in listeners:
-            listener.shutdown(drain_timeout, drained)
+        reactor.shutdown(drain_timeout, reactor.stop)
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         reactor.add_signal_handler(signum, on_signal, signum)

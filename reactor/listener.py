@@ -243,6 +243,7 @@ class Listener:
         self._registered = False
         self._closed = False
         self._on_drained: list[Callable[[], object]] = []
+        self._drain_deadline: TimerHandle | None = None  # set by shutdown()
         reactor.listeners.append(self)
         self._update_registration()
 
@@ -388,6 +389,9 @@ class Listener:
         ):
             self._full = False
             self._update_registration()
+        if not self.connections and self._drain_deadline is not None:
+            self._drain_deadline.cancel()
+            self._drain_deadline = None
         if not self.connections and self._on_drained:
             callbacks, self._on_drained = self._on_drained, []
             for callback in callbacks:
@@ -447,11 +451,17 @@ class Listener:
     def shutdown(
         self, timeout: float = 10.0, callback: Callable[[], object] | None = None
     ) -> None:
-        """Close gracefully: stop accepting, close every connection after it
-        flushes, abort whatever is left after ``timeout`` seconds.
+        """Drain gracefully: stop accepting, let every connection finish its
+        work, abort whatever is still open after ``timeout`` seconds.
 
-        ``callback`` runs once the table is empty.  ``timeout`` is a finite
-        number of seconds >= 0, else :exc:`ValueError`.
+        Each connection's handler gets ``drain_requested()`` (see
+        :meth:`reactor.protocol.BaseHandler.drain_requested`); a handler
+        without the hook gets :meth:`Connection.close_when_done
+        <reactor.transport.Connection.close_when_done>`, which closes an idle
+        connection at once and a busy one after the peer's EOF.  ``callback``
+        runs once the table is empty.  Calling it again only adds the
+        callback: the first deadline stands.  ``timeout`` is a finite number of
+        seconds >= 0, else :exc:`ValueError`.
         """
         timeout = check_delay("timeout", timeout)
         self.close()
@@ -460,13 +470,21 @@ class Listener:
                 self._on_drained.append(callback)
             else:
                 self.reactor.call_soon(callback)
-        if not self.connections:
+        if not self.connections or self._drain_deadline is not None:
             return
+        log.info(
+            "draining %d connection(s) of %s:%s, %g s at most",
+            len(self.connections),
+            self.host,
+            self.port,
+            timeout,
+        )
+        self._drain_deadline = self.reactor.call_later(timeout, self._abort_remaining)
         for conn in list(self.connections.values()):
-            conn.close()
-        self.reactor.call_later(timeout, self._abort_remaining)
+            conn.drain()
 
     def _abort_remaining(self) -> None:
+        self._drain_deadline = None
         for conn in list(self.connections.values()):
-            log.info("aborting %s: still open at the shutdown deadline", conn.peer)
+            log.info("aborting %s: still open at the drain deadline", conn.peer)
             conn.abort()

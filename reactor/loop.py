@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from typing_extensions import Unpack
 
     from reactor.connector import ConnectOptions, Connector
+    from reactor.drain import Drain
     from reactor.listener import Listener, ListenerOptions
     from reactor.protocol import Factory
     from reactor.transport import Connection
@@ -239,6 +240,7 @@ class Reactor:
         self._closing: list[Connection] = []
         self.listeners: list[Listener] = []
         """Every listener opened on this reactor and not yet closed."""
+        self._drain: Drain | None = None  # set by shutdown()
         self._waker = _Waker(self)
         self._selector.register(self._waker.rsock.fileno(), EVENT_READ, self._waker)
 
@@ -479,6 +481,27 @@ class Reactor:
 
         return connect(self, factory, host, port, **options)
 
+    def shutdown(
+        self, timeout: float = 10.0, callback: Callable[[], object] | None = None
+    ) -> None:
+        """Drain gracefully: stop accepting, let every connection finish its
+        work, abort whatever is still open after ``timeout`` seconds.
+
+        Every listener closes; every live connection, accepted or outbound,
+        gets its handler's ``drain_requested()`` (see
+        :meth:`reactor.protocol.BaseHandler.drain_requested`).  ``callback``
+        runs once no connection is left.  Called again while a drain runs, it
+        only adds the callback: the first deadline stands.  See
+        :mod:`reactor.drain`.
+        """
+        from reactor.drain import Drain  # noqa: PLC0415  (the drain sits above the loop)
+
+        if self._drain is None or self._drain.done():
+            self._drain = Drain(self, timeout)
+            self._drain.start()
+        if callback is not None:
+            self._drain.add_callback(callback)
+
     def _unregister_closing(self, fd: int) -> None:
         """Unregister ``fd``, which is closed before the next poll."""
         if self._epoll is not None:
@@ -580,6 +603,8 @@ class Reactor:
         closing, self._closing = self._closing, []
         for conn in closing:
             conn._finish()
+        if self._drain is not None:
+            self._drain.reaped()
 
     def run(self) -> None:
         """Run turns until :meth:`stop` is called.

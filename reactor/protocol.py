@@ -201,6 +201,29 @@ class Transport(ConnectionInfo, Protocol):
         """Close now, dropping anything still buffered."""
         ...
 
+    def close_when_done(self) -> None:
+        """The default graceful drain: close once the peer is done with us.
+
+        An *idle* connection closes at once (flushing nothing, with a FIN).
+        Otherwise the connection keeps reading and answering until the peer's
+        EOF, then flushes and closes, whatever ``eof_received()`` returns.  Idle
+        means: nothing queued for writing, nothing read but not yet delivered
+        (queued messages, a partial frame held by the framer) and nothing from
+        the peer waiting in the kernel, neither bytes nor its EOF.
+        """
+        ...
+
+    def end_input(self) -> None:
+        """Treat the end of what the peer has already sent as its EOF.
+
+        Reading goes on while the kernel holds input from the peer; the first
+        time a read leaves nothing behind, ``eof_received()`` is called as for
+        a half-close, and the connection closes after flushing unless it
+        returns true.  Request/response handlers drain with it: every request
+        sent before the drain is answered, then the connection closes.
+        """
+        ...
+
     def is_closing(self) -> bool:
         """True once :meth:`close` or :meth:`abort` was called or the peer left."""
         ...
@@ -259,7 +282,10 @@ class Handler(Protocol):
     """What a transport calls. Order: made -> received* -> eof? -> lost.
 
     ``connection_lost`` is called exactly once and last.  Subclass
-    :class:`BaseHandler` to get defaults for the optional hooks.
+    :class:`BaseHandler` to get defaults for the optional hooks, which the
+    transport looks up by name and may be absent: ``pause_writing``,
+    ``resume_writing``, ``timeout``, ``passive`` and ``drain_requested``
+    (see :meth:`BaseHandler.drain_requested` for the graceful drain).
     """
 
     def connection_made(self, transport: Transport) -> None:
@@ -284,8 +310,8 @@ class BaseHandler:
 
     The optional hooks beyond :class:`Handler` are ``pause_writing``,
     ``resume_writing`` (the water marks), ``timeout`` (the idle timeout, which
-    closes the connection by default) and ``passive`` (an active-N count ran
-    out).
+    closes the connection by default), ``passive`` (an active-N count ran
+    out) and ``drain_requested`` (a graceful drain started).
     """
 
     # Subclasses may declare __slots__ too, to keep idle connections small.
@@ -322,6 +348,29 @@ class BaseHandler:
 
     def passive(self) -> None:
         """An ``active=N`` budget ran out and reading paused."""
+
+    def drain_requested(self) -> None:
+        """A graceful drain started: finish the work in flight, then close.
+
+        The reactor calls it once per live connection when a drain starts
+        (:meth:`Listener.shutdown <reactor.listener.Listener.shutdown>`,
+        :meth:`Reactor.shutdown <reactor.loop.Reactor.shutdown>`, SIGTERM or
+        SIGINT under ``reactor serve``); no new connection is accepted by
+        then.  The handler answers what it has already been sent and closes
+        the transport itself: ``close()`` flushes, then closes with a FIN.
+        Nothing has to happen at once, but the drain's deadline aborts
+        whatever is still open when it passes.
+
+        By default this is :meth:`Transport.close_when_done`: an idle
+        connection closes at once, a busy one once the peer's EOF arrived and
+        the write queue is flushed.  A request/response protocol whose peers
+        keep the connection open overrides it with
+        :meth:`Transport.end_input` (answer what was sent, then close); a
+        protocol with a goodbye message writes it and closes.  A handler
+        without this hook gets the default.
+        """
+        if self.transport is not None:
+            self.transport.close_when_done()
 
 
 Factory: TypeAlias = Callable[[PeerKey], Handler | None]

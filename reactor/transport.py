@@ -48,6 +48,18 @@ has been logged: its frames (the dispatch, ``_write_ready``) hold the
 connection and its write queue, and that cycle would keep a reset peer's
 unsent output, possibly hundreds of megabytes, alive until the garbage
 collector happened to run.
+
+*Draining.*  A graceful drain (``Listener.shutdown``, ``Reactor.shutdown``)
+calls :meth:`Connection.drain` once per connection, which hands the decision
+to the handler's ``drain_requested`` hook, or, without one, to
+:meth:`Connection.close_when_done`.  ``close()`` would lose data here: it
+stops reading, and a socket closed with unread input resets the connection,
+which can destroy the answer still on its way to the peer.  So a drained
+connection that is not idle keeps reading and answering until the peer's
+EOF (``close_when_done``) or until a read leaves the kernel empty
+(``end_input``, for request/response protocols).  The drain state is read
+only on the drain's own paths (the EOF, the reap, a routed delivery), never
+on the common read or write path.
 """
 
 from __future__ import annotations
@@ -110,6 +122,16 @@ class State(enum.Enum):
 _OPEN = State.OPEN  # read on every write: a module constant, not a class attribute
 
 
+class _Drain(enum.Enum):
+    """Where a connection is in a graceful drain."""
+
+    NONE = "none"  # not draining
+    REQUESTED = "requested"  # drain() ran the handler's hook, which decides
+    CLOSE_AT_EOF = "close at eof"  # close_when_done(): close at the peer's EOF
+    END_INPUT = "end input"  # end_input(): EOF once a read leaves the kernel empty
+    INPUT_ENDED = "input ended"  # end_input()'s EOF was delivered
+
+
 class WriteTimeout(TimeoutError):
     """The peer did not drain the write buffer within the write timeout."""
 
@@ -149,6 +171,7 @@ class Connection:
     __slots__ = (
         "_active",
         "_data_received",
+        "_drain",
         "_eof_pending",
         "_eof_received",
         "_eof_sent",
@@ -235,6 +258,7 @@ class Connection:
         self._eof_received = False
         self._eof_pending = False
         self._eof_sent = False
+        self._drain = _Drain.NONE
         self._framer: Decoder | None = None
         self._active: int = -1  # -1: deliver everything; 0: passive; N: N more
         self._notify_passive = False
@@ -397,6 +421,8 @@ class Connection:
             if self._pending is None:
                 self._pending = collections.deque()
             self._data_received = self._deliver
+        if self._drain is _Drain.END_INPUT:  # look at the kernel after each read
+            self._data_received = self._deliver_then_check
 
     def _deliver(self, data: bytes) -> None:
         pending = self._pending
@@ -437,6 +463,8 @@ class Connection:
             return
         if self._active and not self._pending and self._state is State.OPEN:
             self._set_reading(True)
+            if self._drain is _Drain.END_INPUT:  # the queued input is delivered now
+                self._try_input_end()
 
     def _became_passive(self) -> None:
         """gen_tcp's ``{tcp_passive, Socket}``: an active-N budget ran out."""
@@ -500,7 +528,7 @@ class Connection:
         keep_open = self._call_hook("eof_received")
         if self._state is not State.OPEN:  # closed by the hook, or it failed
             return
-        if not keep_open or self._eof_sent:
+        if not keep_open or self._eof_sent or self._drain is _Drain.CLOSE_AT_EOF:
             self.close()
 
     # -- writing -------------------------------------------------------------------
@@ -679,6 +707,110 @@ class Connection:
             log.error("handler failed for %s", self.peer, exc_info=exc)
         self._abort(exc)
 
+    # -- draining ------------------------------------------------------------------
+
+    def drain(self) -> None:
+        """Start a graceful drain of this connection (at most once).
+
+        Calls the handler's ``drain_requested()`` hook, which finishes the work
+        in flight and closes; a handler without the hook gets
+        :meth:`close_when_done`.  Listeners and the reactor call this from
+        their ``shutdown``; they also own the deadline that aborts stragglers.
+        """
+        if self._state is not State.OPEN or self._drain is not _Drain.NONE:
+            return
+        self._drain = _Drain.REQUESTED
+        if getattr(self._protocol, "drain_requested", None) is None:
+            self.close_when_done()
+        else:
+            self._call_hook("drain_requested")
+
+    def is_draining(self) -> bool:
+        """Whether a graceful drain started (:meth:`drain`, or the handler's own call)."""
+        return self._drain is not _Drain.NONE
+
+    def close_when_done(self) -> None:
+        """The default drain: close at once if idle, else at the peer's EOF.
+
+        *Idle* means that nothing written is queued, nothing read waits to be
+        delivered (messages queued by an active mode, a partial frame in the
+        framer) and the kernel holds nothing unread from the peer, neither
+        bytes nor its EOF (one non-blocking ``MSG_PEEK`` read tells).  A
+        connection that is not idle keeps reading and answering; when the
+        peer's EOF arrives it flushes and closes with a FIN, even if
+        ``eof_received()`` asked to stay open.
+        """
+        if self._state is not State.OPEN:
+            return
+        self._drain = _Drain.CLOSE_AT_EOF
+        if self._eof_received or self._idle():
+            self.close()
+
+    def end_input(self) -> None:
+        """Treat the end of what the peer already sent as its EOF.
+
+        Reading goes on while the kernel holds input; once a read leaves it
+        empty (or at once, if it is empty now), ``eof_received()`` is called
+        as for a half-close and the transport closes after flushing unless it
+        returns true.  Input that arrives later is not read; the close still
+        ends with a FIN, as after a real EOF.
+        """
+        if self._state is not State.OPEN or self._eof_received:
+            return
+        self._drain = _Drain.END_INPUT
+        self._route()
+        # Never re-entrant: the handler usually calls this from its own hook.
+        self._loop.call_soon(self._try_input_end)
+
+    def _idle(self) -> bool:
+        if self._wbuf or self._pending:
+            return False
+        buffered = getattr(self._framer, "buffered", None)
+        if buffered is not None and buffered():
+            return False
+        return not self._input_waiting()
+
+    def _input_waiting(self) -> bool:
+        """Whether the kernel holds input not read yet: bytes, or the peer's EOF."""
+        if self._eof_received:
+            return False
+        try:
+            self._sock.recv(1, socket.MSG_PEEK)
+        except _TRY_AGAIN:
+            return False
+        except OSError:  # a reset: the next read reports it
+            return True
+        return True
+
+    def _deliver_then_check(self, data: bytes) -> None:
+        """Delivery while ``end_input()`` waits for the kernel to run dry."""
+        if self._framer is None and self._active == -1 and not self._pending:
+            self._protocol.data_received(data)
+        else:
+            if self._pending is None:
+                self._pending = collections.deque()
+            self._deliver(data)
+        self._check_input_end()
+
+    def _check_input_end(self) -> None:
+        if (
+            self._drain is not _Drain.END_INPUT
+            or self._state is not State.OPEN
+            or self._eof_received
+            or self._pending
+            or self._input_waiting()  # more bytes (read next), or the real EOF
+        ):
+            return
+        self._drain = _Drain.INPUT_ENDED
+        self._route()
+        self._read_eof()
+
+    def _try_input_end(self) -> None:
+        try:
+            self._check_input_end()
+        except Exception as exc:  # noqa: BLE001  contained: this connection only
+            self._fail(exc)
+
     def _schedule_finish(self) -> None:
         if not self._events & _REAPING:
             if self._events:
@@ -697,7 +829,7 @@ class Connection:
         if self._write_timer is not None:
             self._write_timer.cancel()
             self._write_timer = None
-        if self._exc is None and not self._eof_received:
+        if self._exc is None and (not self._eof_received or self._drain is _Drain.INPUT_ENDED):
             _drain_unread(self._sock)
         if self._local is None:
             _ = self.local  # fixed for life: keep it for connection_lost and the logs

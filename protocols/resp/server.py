@@ -263,6 +263,15 @@ class RespHandler(BaseHandler):
             self._scheduled = True
             self.transport.loop.call_soon(self._process)
 
+    def drain_requested(self) -> None:
+        """A graceful drain: answer every command already sent, then close.
+
+        The transport reads until the kernel holds nothing more from the
+        client, then delivers that as the client's EOF, and
+        :meth:`eof_received` finishes the commands received and closes.
+        """
+        self.transport.end_input()
+
     def _process(self) -> None:
         self._scheduled = False
         transport = self.transport
