@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable
 
 from reactor.loop import Reactor
 from reactor.testing import run_until
@@ -44,6 +45,27 @@ def read_until_eof(reactor: Reactor, sock: socket.socket, timeout: float = 10.0)
 
     run_until(reactor, step, timeout=timeout)
     assert done
+    return bytes(got)
+
+
+def read_while(
+    reactor: Reactor,
+    sock: socket.socket,
+    more: Callable[[bytes], bool],
+    timeout: float = 10.0,
+) -> bytes:
+    """Step ``reactor`` collecting ``sock``'s bytes while ``more(got)`` holds (not at EOF)."""
+    got = bytearray()
+
+    def step() -> bool:
+        while more(bytes(got)):
+            chunk = recv_some(sock)
+            if not chunk:
+                return False
+            got.extend(chunk)
+        return True
+
+    run_until(reactor, step, timeout=timeout)
     return bytes(got)
 
 

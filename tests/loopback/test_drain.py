@@ -12,7 +12,7 @@ from reactor.loop import Reactor
 from reactor.protocol import BaseHandler, PeerKey, Transport
 from reactor.testing import FakeClock, run_until
 from reactor.transport import Connection
-from tests.helpers import client, read_until_eof, recv_some
+from tests.helpers import client, read_until_eof, read_while, recv_some
 
 _open: list[socket.socket] = []
 
@@ -130,8 +130,7 @@ def test_busy_connection_reads_and_answers_until_the_peer_eof(fake_reactor: Reac
     listener.shutdown(30.0, lambda: drained.append(True))
     assert conn.is_draining()
     assert not conn.is_closing()
-    got = bytearray()
-    run_until(fake_reactor, lambda: got.extend(recv_some(sock) or b"") or len(got) >= 17)
+    got = bytearray(read_while(fake_reactor, sock, lambda got: len(got) < 17))
     sock.send(b" after it;")  # still read and answered
     sock.shutdown(socket.SHUT_WR)
     got += read_until_eof(fake_reactor, sock)

@@ -22,7 +22,7 @@ from protocols.chat import plugin as chat
 from protocols.resp.server import RespService
 from reactor.loop import Reactor
 from reactor.testing import run_until
-from tests.helpers import client, read_until_eof, recv_some
+from tests.helpers import client, read_until_eof, read_while
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
@@ -71,9 +71,7 @@ def test_resp_drain_of_an_idle_client_closes_it(reactor: Reactor) -> None:
 
 
 def read_exactly_line(reactor: Reactor, sock: socket.socket) -> bytes:
-    got = bytearray()
-    run_until(reactor, lambda: got.extend(recv_some(sock) or b"") or got.endswith(b"\r\n"))
-    return bytes(got)
+    return read_while(reactor, sock, lambda got: not got.endswith(b"\r\n"))
 
 
 def test_chat_members_get_a_goodbye(reactor: Reactor) -> None:
@@ -93,8 +91,7 @@ def test_chat_members_get_a_goodbye(reactor: Reactor) -> None:
 def test_chargen_stops_and_closes(reactor: Reactor) -> None:
     listener = reactor.listen(chargen.make_factory(reactor, argparse.Namespace()), "127.0.0.1", 0)
     sock = connect(listener.port)
-    got = bytearray()
-    run_until(reactor, lambda: got.extend(recv_some(sock) or b"") or len(got) > 100_000)
+    got = bytearray(read_while(reactor, sock, lambda got: len(got) <= 100_000))
     drained: list[bool] = []
     reactor.shutdown(30.0, lambda: drained.append(True))
     got += read_until_eof(reactor, sock)
