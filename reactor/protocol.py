@@ -208,8 +208,10 @@ class Transport(ConnectionInfo, Protocol):
         Otherwise the connection keeps reading and answering until the peer's
         EOF, then flushes and closes, whatever ``eof_received()`` returns.  Idle
         means: nothing queued for writing, nothing read but not yet delivered
-        (queued messages, a partial frame held by the framer) and nothing from
-        the peer waiting in the kernel, neither bytes nor its EOF.
+        (queued messages, a partial frame held by the framer), nothing from
+        the peer waiting in the kernel, neither bytes nor its EOF, and no
+        recent I/O if the peer ever sent anything (a peer in the middle of a
+        stream may have nothing in the kernel between two round trips).
         """
         ...
 

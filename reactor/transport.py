@@ -85,6 +85,7 @@ __all__ = [
     "DEFAULT_HIGH_WATER",
     "DEFAULT_LOW_WATER",
     "DEFAULT_READ_SIZE",
+    "DRAIN_QUIET",
     "Connection",
     "ConnectionOwner",
     "State",
@@ -102,6 +103,13 @@ DEFAULT_HIGH_WATER = 64 * 1024
 """Write-buffer size above which the handler gets ``pause_writing()``."""
 DEFAULT_LOW_WATER = 16 * 1024
 """Write-buffer size below which a paused handler gets ``resume_writing()``."""
+DRAIN_QUIET = 1.0
+"""Seconds without I/O after which a connection that has received data can be idle.
+
+An empty receive buffer alone does not show that a peer is done: a peer in
+the middle of a stream often has nothing in our kernel between two round
+trips.  A connection that never received anything is idle without waiting.
+"""
 # sendmsg() takes at most IOV_MAX buffers; Linux says 1024.
 _IOV_MAX = 1024
 _NOSIGNAL = getattr(socket, "MSG_NOSIGNAL", 0)  # SIGPIPE never kills the process
@@ -734,11 +742,12 @@ class Connection:
 
         *Idle* means that nothing written is queued, nothing read waits to be
         delivered (messages queued by an active mode, a partial frame in the
-        framer) and the kernel holds nothing unread from the peer, neither
-        bytes nor its EOF (one non-blocking ``MSG_PEEK`` read tells).  A
-        connection that is not idle keeps reading and answering; when the
-        peer's EOF arrives it flushes and closes with a FIN, even if
-        ``eof_received()`` asked to stay open.
+        framer), the kernel holds nothing unread from the peer, neither bytes
+        nor its EOF (one non-blocking ``MSG_PEEK`` read tells), and either the
+        peer never sent anything or the last I/O is :data:`DRAIN_QUIET`
+        seconds old.  A connection that is not idle keeps reading and
+        answering; when the peer's EOF arrives it flushes and closes with a
+        FIN, even if ``eof_received()`` asked to stay open.
         """
         if self._state is not State.OPEN:
             return
@@ -765,6 +774,8 @@ class Connection:
     def _idle(self) -> bool:
         if self._wbuf or self._pending:
             return False
+        if self.bytes_in and self._loop._now - self.last_activity < DRAIN_QUIET:
+            return False  # the peer may be in the middle of a stream
         buffered = getattr(self._framer, "buffered", None)
         if buffered is not None and buffered():
             return False

@@ -11,7 +11,7 @@ from reactor.framing import LengthPrefixFramer
 from reactor.loop import Reactor
 from reactor.protocol import BaseHandler, PeerKey, Transport
 from reactor.testing import FakeClock, run_until
-from reactor.transport import Connection
+from reactor.transport import DRAIN_QUIET, Connection
 from tests.helpers import client, read_until_eof, read_while, recv_some
 
 _open: list[socket.socket] = []
@@ -139,21 +139,49 @@ def test_busy_connection_reads_and_answers_until_the_peer_eof(fake_reactor: Reac
     assert handlers[0].lost == [None]
 
 
-def test_a_pending_eof_is_not_idle(fake_reactor: Reactor) -> None:
+def quiet(clock: FakeClock, reactor: Reactor) -> None:
+    """Let DRAIN_QUIET pass, so that only what is pending keeps a connection busy."""
+    clock.advance(DRAIN_QUIET)
+    reactor.run_once(0)
+
+
+def test_a_connection_quiet_since_its_last_answer_is_idle(
+    clock: FakeClock, fake_reactor: Reactor
+) -> None:
+    listener = fake_reactor.listen(lambda peer: Echo(), "127.0.0.1", 0)
+    sock = connect(listener.port)
+    sock.send(b"ping")
+    assert read_while(fake_reactor, sock, lambda got: got != b"ping") == b"ping"
+    conn = next(iter(listener.connections.values()))
+    listener.shutdown(30.0)
+    assert not conn.is_closing()  # it just talked: the peer may be mid-stream
+    quiet(clock, fake_reactor)
+    listener.shutdown(30.0)  # a second drain request is a no-op ...
+    assert not conn.is_closing()
+    fresh = fake_reactor.listen(lambda peer: Echo(), "127.0.0.1", 0)
+    sock = connect(fresh.port)
+    sock.send(b"ping")
+    assert read_while(fake_reactor, sock, lambda got: got != b"ping") == b"ping"
+    quiet(clock, fake_reactor)
+    fresh.shutdown(30.0)  # ... but a quiet one is idle: closed at once
+    assert read_until_eof(fake_reactor, sock) == b""
+
+
+def test_a_pending_eof_is_not_idle(clock: FakeClock, fake_reactor: Reactor) -> None:
     """A request ended by a FIN the reactor has not read yet still gets its answer."""
     listener = fake_reactor.listen(lambda peer: CountAtEof(), "127.0.0.1", 0)
     sock = connect(listener.port)
     run_until(fake_reactor, lambda: listener.connections)
     conn = next(iter(listener.connections.values()))
-    run_until(fake_reactor, lambda: True)
     sock.send(b"x" * 100)
-    sock.shutdown(socket.SHUT_WR)
-    run_until(fake_reactor, lambda: conn.bytes_in == 100)  # the bytes are read, the FIN not
+    run_until(fake_reactor, lambda: conn.bytes_in == 100)
+    quiet(clock, fake_reactor)
+    sock.shutdown(socket.SHUT_WR)  # in the server's kernel, not read: no turn until the drain
     listener.shutdown(30.0)
     assert read_until_eof(fake_reactor, sock) == b"100"
 
 
-def test_a_partial_frame_is_not_idle(fake_reactor: Reactor) -> None:
+def test_a_partial_frame_is_not_idle(clock: FakeClock, fake_reactor: Reactor) -> None:
     class FramedEcho(Echo):
         def connection_made(self, transport: Transport) -> None:
             super().connection_made(transport)
@@ -170,6 +198,7 @@ def test_a_partial_frame_is_not_idle(fake_reactor: Reactor) -> None:
     conn = next(iter(listener.connections.values()))
     sock.send(b"\0\0\0\x05he")
     run_until(fake_reactor, lambda: conn.bytes_in == 6)
+    quiet(clock, fake_reactor)
     listener.shutdown(30.0)
     assert not conn.is_closing()
     sock.send(b"llo")

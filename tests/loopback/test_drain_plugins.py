@@ -148,8 +148,9 @@ def test_sigterm_loses_nothing_under_backpressure() -> None:
         assert sum(sent) < CLIENTS * SIZE  # some clients stalled with data left to send
         proc.send_signal(signal.SIGTERM)
         _wait_for(proc, r"SIGTERM: draining 6 connection")
+        pushed = list(sent)
         received, fin = _finish(socks, payloads, sent)
-        assert [len(r) for r in received] == [SIZE] * CLIENTS
+        assert [len(r) for r in received] == [SIZE] * CLIENTS, (pushed, sent, fin)
         assert all(r == p for r, p in zip(received, payloads, strict=True))
         assert fin == [True] * CLIENTS  # FIN, never a reset
         assert proc.wait(30) == 0
@@ -213,3 +214,33 @@ def _finish(
                 open_ -= 1
     selector.close()
     return received, fin
+
+
+def test_a_second_signal_stops_a_drain_at_once() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "reactor", "serve", "echo", "--port", "0", *SERVE_OPTIONS],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENV,
+    )
+    try:
+        port = int(_wait_for(proc, r"serving echo on 127\.0\.0\.1:(\d+)").group(1))
+        sock = _small_buffered_client(port)
+        # Busy (its echo is stuck in the server's queue), and it never
+        # half-closes: the drain would wait 60 s for its EOF.
+        for _ in range(10_000):
+            try:
+                sock.send(b"x" * 65536)
+            except BlockingIOError:
+                break
+        proc.send_signal(signal.SIGTERM)
+        _wait_for(proc, r"SIGTERM: draining 1 connection")
+        proc.send_signal(signal.SIGINT)
+        _wait_for(proc, r"SIGINT again: stopping now")
+        assert proc.wait(15) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(10)
+        assert proc.stderr is not None
+        proc.stderr.close()
