@@ -21,6 +21,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from reactor.options import check_delay
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -36,10 +38,8 @@ class Drain:
     """One graceful drain of a whole reactor; made by ``Reactor.shutdown``."""
 
     def __init__(self, reactor: Reactor, timeout: float) -> None:
-        if timeout < 0:
-            raise ValueError(f"the drain timeout must be at least 0, got {timeout:g}")
         self.reactor = reactor
-        self.timeout = timeout
+        self.timeout = check_delay("timeout", timeout)
         self._callbacks: list[Callable[[], object]] = []
         self._deadline: TimerHandle | None = None
         self._done = False

@@ -272,6 +272,9 @@ def test_a_failing_hook_aborts_only_its_connection(fake_reactor: Reactor) -> Non
     run_until(fake_reactor, lambda: drained)
 
 
-def test_negative_timeout_is_refused(reactor: Reactor) -> None:
-    with pytest.raises(ValueError, match="at least 0"):
+def test_a_bad_timeout_is_refused_and_zero_allowed(reactor: Reactor) -> None:
+    with pytest.raises(ValueError, match="timeout must be a finite number"):
         reactor.shutdown(-1.0)
+    called: list[bool] = []
+    reactor.shutdown(0.0, lambda: called.append(True))  # 0: abort what is open at once
+    run_until(reactor, lambda: called)
