@@ -126,8 +126,11 @@ def test_write_timeout_spares_a_consumer_that_drains(
         conn.write(b"w" * 1_000_000)
         total += 1_000_000
     received = 0
-    for _ in range(200):  # slow but steady: 2 s of fake time between reads
-        clock.advance(2)
+    # Slow but steady: one read per second of fake time.  (The bound clock
+    # fires the write check at its exact deadline, before the reads that
+    # follow: a read every 2 s left the kernel full for more than 5 s.)
+    for _ in range(200):
+        clock.advance(1)
         with contextlib.suppress(BlockingIOError):
             received += len(sock.recv(1 << 20))
         fake_reactor.run_once(0.001)
