@@ -10,7 +10,7 @@
   exception is logged with the peer key as the reactor logs it (info for a
   :class:`~reactor.protocol.ProtocolError`, debug for an ``OSError``, an
   error with its traceback for anything else), appended to
-  :attr:`~HandlerDriver.failures`, and aborts that connection only.
+  ``failures``, and aborts that connection only.
 * No re-entrance.  Work that the reactor would do on a later turn
   (``connection_lost`` after a close, messages held by an active mode) is
   scheduled with the loop's ``call_soon``.  Without a loop it waits until the

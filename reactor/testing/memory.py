@@ -21,7 +21,7 @@ happens while one of the handler's own callbacks is on the stack: it waits
 for the loop's next turn, or, without a loop, until the outermost call into
 a handler returns.  A handler that raises is contained as the reactor
 contains it: logged with the peer key, recorded in
-:attr:`~MemoryTransport.failures`, the connection aborted with the exception.
+``failures``, the connection aborted with the exception.
 
 Deliberate limits: there are no kernel buffers (a paused reader pushes back
 on the writer at once); idle and write timeouts are options of the real
