@@ -1,11 +1,15 @@
-"""Small loopback helpers for tests: non-blocking clients stepped with the reactor."""
+"""Small loopback helpers for tests: non-blocking clients stepped with the reactor.
+
+``read_until_eof`` and ``read_exactly`` are the test kit's (reactor.testing).
+"""
 
 from __future__ import annotations
 
 import socket
 
-from reactor.loop import Reactor
-from reactor.testing import run_until
+from reactor.testing import read_exactly, read_until_eof
+
+__all__ = ["client", "fill", "read_exactly", "read_until_eof", "recv_some"]
 
 
 def client(port: int, host: str = "127.0.0.1") -> socket.socket:
@@ -24,43 +28,6 @@ def recv_some(sock: socket.socket) -> bytes | None:
         return sock.recv(1 << 20)
     except BlockingIOError:
         return None
-
-
-def read_until_eof(reactor: Reactor, sock: socket.socket, timeout: float = 10.0) -> bytes:
-    """Step ``reactor`` while collecting ``sock``'s bytes until the peer closes."""
-    got = bytearray()
-    done = False
-
-    def step() -> bool:
-        nonlocal done
-        while True:
-            chunk = recv_some(sock)
-            if chunk is None:
-                return False
-            if not chunk:
-                done = True
-                return True
-            got.extend(chunk)
-
-    run_until(reactor, step, timeout=timeout)
-    assert done
-    return bytes(got)
-
-
-def read_exactly(reactor: Reactor, sock: socket.socket, size: int, timeout: float = 10.0) -> bytes:
-    """Step ``reactor`` until ``size`` bytes came from ``sock``."""
-    got = bytearray()
-
-    def step() -> bool:
-        while len(got) < size:
-            chunk = recv_some(sock)
-            if not chunk:
-                return False
-            got.extend(chunk)
-        return True
-
-    run_until(reactor, step, timeout=timeout)
-    return bytes(got)
 
 
 def fill(sock: socket.socket, chunk: bytes = b"x" * 65536) -> int:
