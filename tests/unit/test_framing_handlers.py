@@ -27,7 +27,6 @@ from reactor.framing import (
 from reactor.testing import FakeClock, MemoryTransport
 
 if TYPE_CHECKING:
-
     from reactor.protocol import BaseHandler, PeerKey
 
 
