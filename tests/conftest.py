@@ -4,35 +4,12 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Iterator
 
-import pytest
 from hypothesis import settings
 
-from reactor.loop import Reactor
-from reactor.testing import FakeClock
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    """A clock that moves only when the test says so."""
-    return FakeClock()
-
-
-@pytest.fixture
-def fake_reactor(clock: FakeClock) -> Iterator[Reactor]:
-    """A reactor on the fake clock; closed after the test."""
-    reactor = Reactor(clock=clock)
-    yield reactor
-    reactor.close()
-
-
-@pytest.fixture
-def reactor() -> Iterator[Reactor]:
-    """A reactor on the real monotonic clock; closed after the test."""
-    r = Reactor()
-    yield r
-    r.close()
+# clock, fake_reactor, reactor, serve_plugin.  Installed, the plugin is also an
+# entry point of that very name, so pytest loads it once either way.
+pytest_plugins = ["reactor.pytest_plugin"]
 
 
 def has_ipv6() -> bool:

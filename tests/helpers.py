@@ -1,4 +1,7 @@
-"""Small loopback helpers for tests: non-blocking clients stepped with the reactor."""
+"""Small loopback helpers for tests: non-blocking clients stepped with the reactor.
+
+``read_until_eof`` and ``read_exactly`` are the test kit's (reactor.testing).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,9 @@ import socket
 from collections.abc import Callable
 
 from reactor.loop import Reactor
-from reactor.testing import run_until
+from reactor.testing import read_exactly, read_until_eof, run_until
+
+__all__ = ["client", "fill", "read_exactly", "read_until_eof", "read_while", "recv_some"]
 
 
 def client(port: int, host: str = "127.0.0.1") -> socket.socket:
@@ -27,27 +32,6 @@ def recv_some(sock: socket.socket) -> bytes | None:
         return None
 
 
-def read_until_eof(reactor: Reactor, sock: socket.socket, timeout: float = 10.0) -> bytes:
-    """Step ``reactor`` while collecting ``sock``'s bytes until the peer closes."""
-    got = bytearray()
-    done = False
-
-    def step() -> bool:
-        nonlocal done
-        while True:
-            chunk = recv_some(sock)
-            if chunk is None:
-                return False
-            if not chunk:
-                done = True
-                return True
-            got.extend(chunk)
-
-    run_until(reactor, step, timeout=timeout)
-    assert done
-    return bytes(got)
-
-
 def read_while(
     reactor: Reactor,
     sock: socket.socket,
@@ -59,22 +43,6 @@ def read_while(
 
     def step() -> bool:
         while more(bytes(got)):
-            chunk = recv_some(sock)
-            if not chunk:
-                return False
-            got.extend(chunk)
-        return True
-
-    run_until(reactor, step, timeout=timeout)
-    return bytes(got)
-
-
-def read_exactly(reactor: Reactor, sock: socket.socket, size: int, timeout: float = 10.0) -> bytes:
-    """Step ``reactor`` until ``size`` bytes came from ``sock``."""
-    got = bytearray()
-
-    def step() -> bool:
-        while len(got) < size:
             chunk = recv_some(sock)
             if not chunk:
                 return False

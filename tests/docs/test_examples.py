@@ -67,7 +67,7 @@ def test_every_example_has_an_output_and_both_are_on_a_page() -> None:
 
 def test_plugin_package_is_on_a_page() -> None:
     text = page_text()
-    for name in ("plugin/pyproject.toml", "plugin/upper.py"):
+    for name in ("plugin/pyproject.toml", "plugin/upper.py", "plugin/test_upper.py"):
         assert f"examples/{name}" in text
 
 

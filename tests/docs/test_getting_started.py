@@ -4,7 +4,7 @@
 example plugin package of ``docs/examples/plugin``: served by its
 ``module:attribute`` path, and by its entry-point name once its metadata is
 on the path (a dist-info directory made from its ``pyproject.toml``, as an
-install would make it).
+install would make it); then the package's own tests, on the test kit.
 """
 
 from __future__ import annotations
@@ -133,3 +133,19 @@ def test_example_plugin_by_entry_point_name(tmp_path: Path) -> None:
     )
     with serving("upper", env=env) as port:
         assert connect(port, b"entry points\n", env) == b"ENTRY POINTS\n"
+
+
+def test_example_plugin_tests_pass_with_the_test_kit() -> None:
+    """The page's ``pytest -p reactor.pytest_plugin``, in the package's directory."""
+    pytest = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+    result = subprocess.run(
+        [*pytest, "-p", "reactor.pytest_plugin", "test_upper.py"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=environment(PLUGIN),
+        cwd=PLUGIN,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "4 passed" in result.stdout

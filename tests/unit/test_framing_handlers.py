@@ -24,32 +24,25 @@ from reactor.framing import (
     LineFramer,
     make_framer,
 )
-from reactor.testing import FakeClock
+from reactor.testing import FakeClock, MemoryTransport
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
-
     from reactor.protocol import BaseHandler, PeerKey
 
 
 class FakeTransport:
     """Records writes; frames like the real transport when given a framer.
 
-    ``framing`` says whether it offers ``set_framer``.  ``stalled`` makes it
-    keep every write in its buffer, as for a peer that never reads.
+    ``framing`` says whether it offers ``set_framer``: without it a
+    FramedHandler decodes each read itself, a path a MemoryTransport (which
+    always frames) cannot show.
     """
 
-    def __init__(self, handler: BaseHandler, framing: bool = True, high: int = 1 << 30) -> None:
+    def __init__(self, handler: BaseHandler, framing: bool = True) -> None:
         self.handler: BaseHandler = handler
         self.framer: Framer | None = None
         self.sent = bytearray()
-        self.buffer = 0
-        self.high = high
-        self.low = high // 4
-        self.paused = False
         self.closing = False
-        self.aborted = False
-        self.stalled = False
         if not framing:
             self.set_framer = None  # type: ignore[assignment]
 
@@ -65,36 +58,8 @@ class FakeTransport:
                 self.handler.data_received(frame)
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
-        if self.closing:
-            return
-        if self.stalled:
-            self.buffer += len(data)
-            if not self.paused and self.buffer > self.high:
-                self.paused = True
-                self.handler.pause_writing()
-        else:
+        if not self.closing:
             self.sent += data
-
-    def writelines(self, chunks: Iterable[bytes | bytearray | memoryview]) -> None:
-        for chunk in chunks:
-            self.write(chunk)
-
-    def drain(self) -> None:
-        """The peer read everything."""
-        self.stalled = False
-        self.buffer = 0
-        if self.paused:
-            self.paused = False
-            self.handler.resume_writing()
-
-    def get_write_buffer_size(self) -> int:
-        return self.buffer
-
-    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
-        if high is not None:
-            self.high = high
-        if low is not None:
-            self.low = low
 
     def is_closing(self) -> bool:
         return self.closing
@@ -102,20 +67,12 @@ class FakeTransport:
     def close(self) -> None:
         self.closing = True
 
-    def abort(self) -> None:
-        self.closing = self.aborted = True
-        self.buffer = 0
-
     def set_protocol(self, handler: BaseHandler) -> None:
         self.handler = handler
 
-    def lose(self, exc: Exception | None = None) -> None:
-        self.closing = True
-        self.handler.connection_lost(exc)
 
-
-def connect(handler: BaseHandler, framing: bool = True, high: int = 1 << 30) -> FakeTransport:
-    transport = FakeTransport(handler, framing, high)
+def connect(handler: BaseHandler, framing: bool = True) -> FakeTransport:
+    transport = FakeTransport(handler, framing)
     handler.connection_made(transport)  # type: ignore[arg-type]
     return transport
 
@@ -397,71 +354,78 @@ def test_formatting() -> None:
 
 def chat_pair(
     send_queue: int = 1000,
-) -> tuple[ChatRoom, ChatHandler, FakeTransport, ChatHandler, FakeTransport]:
+) -> tuple[ChatRoom, ChatHandler, MemoryTransport, ChatHandler, MemoryTransport]:
     room = ChatRoom(FakeClock())
     ha = ChatHandler(room, A, max_line=100, send_queue=send_queue)
-    ta = connect(ha)
+    ta = MemoryTransport(ha, peer=A)
     hb = ChatHandler(room, B, max_line=100, send_queue=send_queue)
-    tb = connect(hb)
-    ta.sent.clear()
-    tb.sent.clear()
+    tb = MemoryTransport(hb, peer=B)
+    ta.drain()  # the welcome and join lines
+    tb.drain()
     return room, ha, ta, hb, tb
 
 
 def test_chat_handler_relays_lines() -> None:
     _, _, ta, _, tb = chat_pair()
-    assert ta.high == 1000
-    assert ta.low == 250
-    ta.receive(b"one\ntw")
-    ta.receive(b"o\n")
-    assert bytes(tb.sent) == b"<127.0.0.1:5001> one\n<127.0.0.1:5001> two\n"
+    assert ta.get_write_buffer_limits() == (250, 1000)
+    ta.feed(b"one\ntw")
+    ta.feed(b"o\n")
+    assert tb.drain() == b"<127.0.0.1:5001> one\n<127.0.0.1:5001> two\n"
 
 
 def test_chat_overlong_line_is_an_error_for_that_connection() -> None:
-    _, _, ta, _, _ = chat_pair()
-    with pytest.raises(FrameTooLarge):
-        ta.receive(b"x" * 100)
+    room, _, ta, _, tb = chat_pair()
+    ta.feed(b"x" * 100)
+    assert isinstance(ta.exception, FrameTooLarge)
+    assert ta.closed
+    assert A not in room
+    assert tb.drain() == b"* 127.0.0.1:5001 left (connection lost)\n"
 
 
 def test_chat_quit_closes_and_leaves() -> None:
     room, _, ta, _, tb = chat_pair()
-    ta.receive(b"/quit\n")
-    assert ta.closing
+    ta.feed(b"/quit\n")
+    assert ta.is_closing()
     assert A not in room
-    assert bytes(tb.sent) == b"* 127.0.0.1:5001 left (quit)\n"
-    ta.lose()
-    assert bytes(tb.sent) == b"* 127.0.0.1:5001 left (quit)\n"
+    assert tb.drain() == b"* 127.0.0.1:5001 left (quit)\n"
+    assert ta.drain() == b"* bye\n"  # flushed, then closed
+    assert ta.closed
+    assert ta.exception is None
+    assert tb.drain() == b""  # connection_lost does not announce it twice
 
 
 def test_slow_reader_is_buffered_then_caught_up() -> None:
     _, _, ta, hb, tb = chat_pair(send_queue=1000)
-    tb.stalled = True
     line = b"x" * 90 + b"\n"
     for _ in range(12):  # 12 * 109 bytes: over the high-water mark, within the backlog
-        ta.receive(line)
-    assert tb.paused
+        ta.feed(line)
+    assert tb.writing_paused
     assert hb.queued() <= 2 * 1000 + 110
-    assert not tb.aborted
-    tb.drain()
-    assert bytes(tb.sent).count(b"\n") >= 1  # the backlog went out on resume
+    assert not tb.is_closing()
+    buffered = tb.drain()  # the reader catches up: resume_writing hands over the backlog
+    backlog = tb.drain()
+    assert backlog.count(b"\n") >= 1  # the backlog went out on resume
+    assert (buffered + backlog).count(line[:-1]) == 12  # every line, once, in order
+    assert hb.queued() == 0
 
 
 def test_slow_reader_is_dropped_past_its_send_queue() -> None:
     room, _, ta, hb, tb = chat_pair(send_queue=1000)
     hc = ChatHandler(room, C, send_queue=1000)
-    tc = connect(hc)
-    tb.stalled = True
+    tc = MemoryTransport(hc, peer=C)
+    got = bytearray(tc.drain())
     line = b"y" * 90 + b"\n"
-    for _ in range(40):
-        ta.receive(line)
+    for _ in range(40):  # b never reads; c does
+        ta.feed(line)
         assert hb.queued() <= 2 * 1000 + 110
-    assert tb.aborted
+        got += tc.drain()
+    assert tb.closed
+    assert tb.written == b""  # aborted: what was queued is dropped
     assert hb.dropped
     assert B not in room
-    assert b"left (too slow: over 1000 bytes queued)" in bytes(tc.sent)
-    assert bytes(tc.sent).count(line[:-1]) == 40  # the others got every line
-    tb.lose(ConnectionResetError())
-    assert bytes(tc.sent).count(b"5002 left") == 1
+    assert b"left (too slow: over 1000 bytes queued)" in got
+    assert got.count(line[:-1]) == 40  # the others got every line
+    assert got.count(b"5002 left") == 1  # connection_lost does not announce it twice
 
 
 def test_chat_plugin_builds_one_room() -> None:
