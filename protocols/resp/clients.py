@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from protocols.resp.commands import Subcommands
+from protocols.resp.session import Subcommands
 from protocols.resp.parser import OK, encode_bulk, encode_error, encode_integer, parse_int
 from protocols.resp.replies import PROTOCOLS, SYNTAX, encode_reply
 
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = ["BAD_NAME", "NOPROTO", "REDIS_VERSION", "ClientCommands", "valid_name"]
 
-REDIS_VERSION = "7.0.0"
+REDIS_VERSION = "7.0.15"
 """The Redis release whose behaviour the commands follow, as INFO and HELLO report it."""
 
 NOPROTO = b"-NOPROTO unsupported protocol version\r\n"
@@ -29,6 +29,11 @@ WRONGPASS = b"-WRONGPASS invalid username-password pair or user is disabled.\r\n
 """AUTH or HELLO AUTH with a user other than ``default``."""
 BAD_NAME = b"-ERR Client names cannot contain spaces, newlines or special characters.\r\n"
 """A client name with spaces or other non-printable characters."""
+
+
+def _size(args: list[bytes]) -> int:
+    """The bytes of a command as a client sends it (an array of bulk strings)."""
+    return sum(len(arg) + len(str(len(arg))) + 5 for arg in args) + len(str(len(args))) + 3
 
 
 def valid_name(name: bytes) -> bool:
@@ -56,7 +61,7 @@ class ClientCommands:
         )
 
     def _client_info(self, session: Session, args: list[bytes]) -> bytes:
-        lines = self.host.client_lines(session, only_self=True)
+        lines = self.host.client_lines(session, only_self=True, current=_size(args))
         return session.resp.verbatim("".join(lines).encode())
 
     @staticmethod
@@ -75,7 +80,7 @@ class ClientCommands:
         return encode_integer(session.id)
 
     def _client_list(self, session: Session, args: list[bytes]) -> bytes:
-        lines = self.host.client_lines(session)
+        lines = self.host.client_lines(session, current=_size(args))
         if len(args) == 2:
             return session.resp.verbatim("".join(lines).encode())
         if len(args) == 4 and args[2].lower() == b"type":
@@ -122,6 +127,10 @@ class ClientCommands:
                 if ident is None or ident <= 0:
                     return b"-ERR client-id should be greater than 0\r\n"
                 ids.append(ident)
+            elif name == b"user":
+                if value != b"default":  # the only user there is
+                    text = value.decode("utf-8", "replace")
+                    return encode_error(f"ERR No such user '{text}'")
             elif name == b"skipme" and value.lower() in (b"yes", b"no"):
                 skip_self = value.lower() == b"yes"
             elif name == b"type":
