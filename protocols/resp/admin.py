@@ -18,7 +18,6 @@ import sys
 from typing import TYPE_CHECKING
 
 from protocols.resp.clients import REDIS_VERSION
-from protocols.resp.session import Subcommands
 from protocols.resp.glob import compile_pattern, match
 from protocols.resp.parser import (
     OK,
@@ -29,11 +28,10 @@ from protocols.resp.parser import (
     encode_simple,
 )
 from protocols.resp.replies import SYNTAX, encode_reply, wrong_arity
+from protocols.resp.session import Subcommands
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    from protocols.resp.commands import Command, CommandFn, Commands, Session
+    from protocols.resp.commands import Command, Commands, Session
     from protocols.resp.replies import Replies
 
 __all__ = ["REDIS_VERSION", "Admin"]

@@ -150,27 +150,16 @@ class BitCommands:
 
     def bitcount(self, session: Session, args: list[bytes]) -> bytes:
         """``BITCOUNT key [start end [BYTE|BIT]]``: set bits in the range."""
-        n = len(args)
-        if n not in (2, 4, 5):
-            return SYNTAX
-        bits = n == 5 and args[4].upper() == b"BIT"
-        if n == 5 and not bits and args[4].upper() != b"BYTE":
-            return SYNTAX
-        start = end = 0
-        if n >= 4:
-            parsed_start = parse_int(args[2])
-            parsed_end = parse_int(args[3])
-            if parsed_start is None or parsed_end is None:
-                return NOT_INTEGER
-            start, end = parsed_start, parsed_end
+        span = _bit_range(args)
+        if isinstance(span, bytes):
+            return span
         try:
-            value = _string(session.db, args[1])
+            value = _string(session.db, args[1]) or b""
         except TypeError:
             return WRONGTYPE
-        if value is None:
-            return ZERO
-        if n == 2:
+        if span is None:
             return encode_integer(sum(value.translate(_POPCOUNT)))
+        start, end, bits = span
         total = len(value) * 8 if bits else len(value)
         start = max(start + total if start < 0 else start, 0)
         end = min(max(end + total if end < 0 else end, 0), total - 1)
@@ -190,28 +179,10 @@ class BitCommands:
             b = _string(db, args[2]) or b""
         except TypeError:
             return b"-ERR The specified keys must contain string values\r\n"
-        get_len = get_idx = with_len = False
-        min_len = 0
-        i = 3
-        while i < len(args):
-            opt = args[i].upper()
-            if opt == b"IDX":
-                get_idx = True
-            elif opt == b"LEN":
-                get_len = True
-            elif opt == b"WITHMATCHLEN":
-                with_len = True
-            elif opt == b"MINMATCHLEN" and i + 1 < len(args):
-                parsed = parse_int(args[i + 1])
-                if parsed is None:
-                    return NOT_INTEGER
-                min_len = max(parsed, 0)
-                i += 1
-            else:
-                return SYNTAX
-            i += 1
-        if get_len and get_idx:
-            return encode_error("ERR If you want both the length and indexes, please just use IDX.")
+        options = _lcs_options(args)
+        if isinstance(options, bytes):
+            return options
+        get_len, get_idx, with_len, min_len = options
         if (len(a) + 1) * (len(b) + 1) * 4 > self.max_bulk:
             return encode_error(
                 "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len"
@@ -224,6 +195,48 @@ class BitCommands:
         if not get_idx:
             return encode_bulk(text)
         return encode_reply({b"matches": matches, b"len": length}, session.resp)
+
+
+def _bit_range(args: list[bytes]) -> tuple[int, int, bool] | bytes | None:
+    """BITCOUNT's range as (start, end, in bits), None for the whole string, or the error."""
+    n = len(args)
+    if n == 2:
+        return None
+    unit = args[4].upper() if n == 5 else b"BYTE"
+    if n not in (4, 5) or unit not in (b"BYTE", b"BIT"):
+        return SYNTAX
+    start = parse_int(args[2])
+    end = parse_int(args[3])
+    if start is None or end is None:
+        return NOT_INTEGER
+    return start, end, unit == b"BIT"
+
+
+def _lcs_options(args: list[bytes]) -> tuple[bool, bool, bool, int] | bytes:
+    """LCS's options as (LEN, IDX, WITHMATCHLEN, MINMATCHLEN), or the error reply."""
+    get_len = get_idx = with_len = False
+    min_len = 0
+    i = 3
+    while i < len(args):
+        opt = args[i].upper()
+        if opt == b"IDX":
+            get_idx = True
+        elif opt == b"LEN":
+            get_len = True
+        elif opt == b"WITHMATCHLEN":
+            with_len = True
+        elif opt == b"MINMATCHLEN" and i + 1 < len(args):
+            parsed = parse_int(args[i + 1])
+            if parsed is None:
+                return NOT_INTEGER
+            min_len = max(parsed, 0)
+            i += 1
+        else:
+            return SYNTAX
+        i += 1
+    if get_len and get_idx:
+        return encode_error("ERR If you want both the length and indexes, please just use IDX.")
+    return get_len, get_idx, with_len, min_len
 
 
 def _lcs_table(a: bytes, b: bytes) -> list[array[int]]:
@@ -243,6 +256,13 @@ def _lcs_table(a: bytes, b: bytes) -> list[array[int]]:
                 row[j] = up if up > left else left
         table.append(row)
     return table
+
+
+def _match(a_start: int, a_end: int, b_start: int, b_end: int, with_len: bool) -> Reply:
+    match: list[Reply] = [[a_start, a_end], [b_start, b_end]]
+    if with_len:
+        match.append(a_end - a_start + 1)
+    return match
 
 
 def _walk(
@@ -281,10 +301,7 @@ def _walk(
         if emit:
             size = a_end - a_start + 1
             if min_len == 0 or size >= min_len:
-                match: list[Reply] = [[a_start, a_end], [b_start, b_end]]
-                if with_len:
-                    match.append(size)
-                matches.append(match)
+                matches.append(_match(a_start, a_end, b_start, b_end, with_len))
             a_start = unset
     out.reverse()
     return bytes(out), matches

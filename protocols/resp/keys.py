@@ -41,7 +41,7 @@ OUT_OF_RANGE = b"-ERR DB index is out of range\r\n"
 
 
 def _copy(value: Value) -> Value:
-    return value if type(value) is bytes else deque(value)
+    return value if isinstance(value, bytes) else deque(value)
 
 
 class KeyCommands:
@@ -97,7 +97,9 @@ class KeyCommands:
             return b"-ERR GT and LT options at the same time are not compatible\r\n"
         return flags
 
-    def _expire(self, db: Keyspace, args: list[bytes], unit: int, absolute: bool, name: str) -> bytes:
+    def _expire(
+        self, db: Keyspace, args: list[bytes], unit: int, absolute: bool, name: str
+    ) -> bytes:
         flags = self._expire_flags(args)
         if isinstance(flags, bytes):
             return flags
@@ -106,13 +108,12 @@ class KeyCommands:
             return NOT_INTEGER
         # Redis's overflow checks: the unit conversion, then adding the base
         # time, which is Unix milliseconds (not the monotonic clock's).
-        if unit == 1000 and not _MIN_SECONDS <= when <= _MAX_SECONDS:
-            return encode_error(f"ERR invalid expire time in '{name}' command")
-        when *= unit
         base = 0 if absolute else db.now_ms()
-        if when > INT_MAX - base:
+        if (unit == 1000 and not _MIN_SECONDS <= when <= _MAX_SECONDS) or (
+            when * unit > INT_MAX - base
+        ):
             return encode_error(f"ERR invalid expire time in '{name}' command")
-        when += base
+        when = when * unit + base
         key = args[1]
         try:
             current = db.deadline(key)

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ListCommands"]
 
+
 class ListCommands:
     """The list commands of one command table."""
 

@@ -149,9 +149,7 @@ class RespService:
         else:
             peers = self._peers(session)
         now = self.loop.time()
-        return [
-            self._line(conn, now, current if conn.id == session.id else 0) for conn in peers
-        ]
+        return [self._line(conn, now, current if conn.id == session.id else 0) for conn in peers]
 
     def _line(self, conn: Transport, now: float, current: int) -> str:
         handler = self.handlers.get(conn.id)

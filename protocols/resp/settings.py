@@ -53,33 +53,37 @@ def max_clients_figure(max_clients: int) -> int:
     return max(soft - 32, 1) if soft != resource.RLIM_INFINITY else 10000
 
 
+def _hz(service: RespService, value: str) -> str | None:
+    if not value.isdigit() or not 1 <= int(value) <= 500:
+        return "argument must be between 1 and 500 inclusive"
+    service.period = 1.0 / int(value)
+    return None
+
+
+def _limit(service: RespService, name: str, value: str) -> str | None:
+    size = parse_memory(value)
+    if size is None or size < 1024 * 1024:
+        return "argument must be a memory value of at least 1mb"
+    if name == "proto-max-bulk-len":
+        service.max_bulk = size
+        service.commands.bits.max_bulk = size
+        for handler in service.handlers.values():
+            handler.parser.set_limits(max_bulk=size)
+    else:
+        service.max_query = size
+        for handler in service.handlers.values():
+            handler.parser.set_limits(max_query=size)
+    return None
+
+
 def configure(service: RespService, name: str, value: str) -> str | None:
     """Apply ``name value`` to ``service``; an error text, or None when applied."""
     if name == "hz":
-        if not value.isdigit() or not 1 <= int(value) <= 500:
-            return "argument must be between 1 and 500 inclusive"
-        service.period = 1.0 / int(value)
-        return None
+        return _hz(service, value)
     if name in ("proto-max-bulk-len", "client-query-buffer-limit"):
-        size = parse_memory(value)
-        if size is None or size < 1024 * 1024:
-            return "argument must be a memory value of at least 1mb"
-        if name == "proto-max-bulk-len":
-            service.max_bulk = size
-            service.commands.bits.max_bulk = size
-            for handler in service.handlers.values():
-                handler.parser.set_limits(max_bulk=size)
-        else:
-            service.max_query = size
-            for handler in service.handlers.values():
-                handler.parser.set_limits(max_query=size)
-        return None
-    if name == "timeout":
-        if value != "0":
-            return "idle timeouts are set with `reactor serve --idle-timeout`"
-        return None
-    if name == "maxclients":
-        if value != str(max_clients_figure(service.max_clients)):
-            return "the connection limit is set with `reactor serve --max-connections`"
-        return None
+        return _limit(service, name, value)
+    if name == "timeout" and value != "0":
+        return "idle timeouts are set with `reactor serve --idle-timeout`"
+    if name == "maxclients" and value != str(max_clients_figure(service.max_clients)):
+        return "the connection limit is set with `reactor serve --max-connections`"
     return None

@@ -53,7 +53,7 @@ def parse_float(raw: bytes) -> float | None:
         value = float(raw)
     except ValueError:
         return None
-    return None if value != value else value  # NaN
+    return None if math.isnan(value) else value
 
 
 def format_float(value: float) -> bytes:
@@ -356,7 +356,7 @@ class StringCommands:
         if current is None or delta is None:
             return NOT_FLOAT
         value = current + delta
-        if value != value or value in (math.inf, -math.inf):
+        if not math.isfinite(value):
             return b"-ERR increment would produce NaN or Infinity\r\n"
         raw = format_float(value)
         if old is None:

@@ -12,7 +12,6 @@ from protocols.resp.parser import parse_int
 from protocols.resp.store import Databases
 from reactor.testing import FakeClock
 
-
 EPOCH = 1_700_000_000.0
 """Unix time at the fake clock's zero: deadlines are Unix milliseconds."""
 
