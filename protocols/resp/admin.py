@@ -221,7 +221,7 @@ class Admin:
                 for i, db in enumerate(dbs)
                 if len(db)
             ]
-        title = "Commandstats" if name == "commandstats" else name.capitalize()
+        title = {"cpu": "CPU", "commandstats": "Commandstats"}.get(name, name.capitalize())
         return "".join([f"# {title}\r\n", *(f"{k}:{v}\r\n" for k, v in fields)])
 
     # -- TIME, FUNCTION ----------------------------------------------------------
