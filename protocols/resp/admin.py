@@ -31,8 +31,9 @@ from protocols.resp.replies import SYNTAX, encode_reply, wrong_arity
 from protocols.resp.session import Subcommands
 
 if TYPE_CHECKING:
-    from protocols.resp.commands import Command, Commands, Session
+    from protocols.resp.commands import Commands
     from protocols.resp.replies import Replies
+    from protocols.resp.session import Command, Session
 
 __all__ = ["REDIS_VERSION", "Admin"]
 

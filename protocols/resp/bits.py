@@ -26,8 +26,9 @@ from protocols.resp.parser import (
 from protocols.resp.replies import NOT_INTEGER, ONE, SYNTAX, WRONGTYPE, ZERO, encode_reply
 
 if TYPE_CHECKING:
-    from protocols.resp.commands import Commands, Session
+    from protocols.resp.commands import Commands
     from protocols.resp.replies import Reply
+    from protocols.resp.session import Session
     from protocols.resp.store import Keyspace
 
 __all__ = ["BitCommands"]

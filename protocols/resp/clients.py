@@ -16,7 +16,8 @@ from protocols.resp.replies import PROTOCOLS, SYNTAX, encode_reply
 from protocols.resp.session import Subcommands
 
 if TYPE_CHECKING:
-    from protocols.resp.commands import Commands, Session
+    from protocols.resp.commands import Commands
+    from protocols.resp.session import Session
 
 __all__ = ["BAD_NAME", "NOPROTO", "REDIS_VERSION", "ClientCommands", "valid_name"]
 

@@ -29,7 +29,7 @@ from protocols.resp.keys import KeyCommands
 from protocols.resp.lists import ListCommands
 from protocols.resp.parser import OK, PONG, encode_bulk, encode_error, parse_int
 from protocols.resp.replies import NOT_INTEGER, wrong_arity
-from protocols.resp.session import Command, CommandFn, Host, Session, Spec, Subcommands
+from protocols.resp.session import Command, CommandFn, Host, Session, Spec
 from protocols.resp.strings import StringCommands
 
 if TYPE_CHECKING:
@@ -37,19 +37,7 @@ if TYPE_CHECKING:
 
     from protocols.resp.store import Databases
 
-__all__ = [
-    "TABLE",
-    "Command",
-    "CommandFn",
-    "Commands",
-    "Connection",
-    "Host",
-    "Session",
-    "Spec",
-    "Subcommands",
-    "parse_int",
-    "wrong_arity",
-]
+__all__ = ["TABLE", "Commands", "ConnectionCommands"]
 
 _S = Spec
 _K1 = (1, 1)
@@ -128,7 +116,7 @@ TABLE: tuple[Spec, ...] = (
 """Every command, in COMMAND's order."""
 
 
-class Connection:
+class ConnectionCommands:
     """The connection commands: PING, ECHO, QUIT, SELECT."""
 
     def __init__(self, commands: Commands) -> None:
@@ -189,7 +177,7 @@ class Commands:
         self.clients = ClientCommands(self)
         self.admin = Admin(self)
         impls: dict[str, object] = {
-            "connection": Connection(self),
+            "connection": ConnectionCommands(self),
             "strings": self.strings,
             "bits": self.bits,
             "keys": self.keys,

@@ -24,7 +24,8 @@ from protocols.resp.parser import (
 from protocols.resp.replies import NOT_INTEGER, ONE, SYNTAX, ZERO
 
 if TYPE_CHECKING:
-    from protocols.resp.commands import Commands, Session
+    from protocols.resp.commands import Commands
+    from protocols.resp.session import Session
     from protocols.resp.store import Keyspace, Value
 
 INT32_MIN = -(1 << 31)

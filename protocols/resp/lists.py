@@ -14,7 +14,8 @@ from protocols.resp.parser import EMPTY_ARRAY, encode_array, encode_bulk, encode
 from protocols.resp.replies import NOT_INTEGER, WRONGTYPE, wrong_arity
 
 if TYPE_CHECKING:
-    from protocols.resp.commands import Commands, Session
+    from protocols.resp.commands import Commands
+    from protocols.resp.session import Session
     from protocols.resp.store import Keyspace
 
 __all__ = ["ListCommands"]

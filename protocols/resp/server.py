@@ -33,7 +33,7 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
-from protocols.resp.commands import Commands, Session
+from protocols.resp.commands import Commands
 from protocols.resp.parser import (
     MAX_ARRAY,
     MAX_BULK,
@@ -43,6 +43,7 @@ from protocols.resp.parser import (
     RespProtocolError,
     encode_error,
 )
+from protocols.resp.session import Session
 from protocols.resp.settings import configure, max_clients_figure
 from protocols.resp.store import Databases
 from reactor.protocol import BaseHandler

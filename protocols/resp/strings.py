@@ -32,7 +32,8 @@ from protocols.resp.replies import (
 )
 
 if TYPE_CHECKING:
-    from protocols.resp.commands import Commands, Session
+    from protocols.resp.commands import Commands
+    from protocols.resp.session import Session
     from protocols.resp.store import Keyspace
 
 INVALID_EXPIRE = "ERR invalid expire time in '%s' command"

@@ -7,8 +7,9 @@ from collections.abc import Mapping
 
 import pytest
 
-from protocols.resp.commands import Commands, Session
+from protocols.resp.commands import Commands
 from protocols.resp.parser import parse_int
+from protocols.resp.session import Session
 from protocols.resp.store import Databases
 from reactor.testing import FakeClock
 
