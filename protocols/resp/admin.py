@@ -12,31 +12,78 @@ from __future__ import annotations
 
 import os
 import platform
+import resource
 import secrets
 import sys
 from typing import TYPE_CHECKING
 
-from protocols.resp.clients import REDIS_VERSION, ClientCommands
-from protocols.resp.commands import Subcommands
+from protocols.resp.clients import REDIS_VERSION
 from protocols.resp.glob import compile_pattern, match
 from protocols.resp.parser import (
     OK,
     encode_array,
     encode_bulk,
+    encode_error,
     encode_integer,
     encode_simple,
 )
-from protocols.resp.replies import encode_reply
+from protocols.resp.replies import SYNTAX, encode_reply, wrong_arity
+from protocols.resp.session import Subcommands
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    from protocols.resp.commands import Command, CommandFn, Commands, Session
+    from protocols.resp.commands import Commands
     from protocols.resp.replies import Replies
+    from protocols.resp.session import Command, Session
 
 __all__ = ["REDIS_VERSION", "Admin"]
 
-SECTIONS = ("server", "clients", "stats", "keyspace")
+SECTIONS = ("server", "clients", "memory", "stats", "cpu", "commandstats", "keyspace")
+# CONFIG SET: the parameters accepted, each with the values accepted (None: any
+# value the server's configure() takes).  The server honours hz, timeout and
+# the query limits; the others describe behaviour this server has anyway.
+SETTABLE: dict[str, frozenset[str] | None] = {
+    "hz": None,
+    "timeout": None,
+    "proto-max-bulk-len": None,
+    "client-query-buffer-limit": None,
+    "maxclients": None,
+    "save": frozenset({""}),
+    "appendonly": frozenset({"no"}),
+    "appendfsync": frozenset({"always", "everysec", "no"}),
+    "maxmemory": frozenset({"0"}),
+    "maxmemory-policy": frozenset({"noeviction"}),
+    "lazyfree-lazy-user-del": frozenset({"yes", "no"}),
+    "lazyfree-lazy-user-flush": frozenset({"yes", "no"}),
+    "lazyfree-lazy-expire": frozenset({"yes", "no"}),
+    "latency-tracking": frozenset({"yes", "no"}),
+}
+DEFAULT_SECTIONS = ("server", "clients", "memory", "stats", "cpu", "keyspace")
+
+
+def _rss_bytes() -> int:
+    """The process's resident size: /proc on Linux, else the peak."""
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return _peak_rss_bytes()
+
+
+def _peak_rss_bytes() -> int:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024  # bytes there, KiB here
+
+
+def _human(size: int) -> str:
+    """Redis's human sizes: ``512B``, ``1.50K``, ``2.00M``."""
+    if size < 1024:
+        return f"{size}B"
+    value = float(size)
+    for unit in ("K", "M", "G"):
+        value /= 1024
+        if value < 1024 or unit == "G":
+            break
+    return f"{value:.2f}{unit}"
 
 
 def _nested(items: list[bytes]) -> bytes:
@@ -47,22 +94,23 @@ def _nested(items: list[bytes]) -> bytes:
 class Admin:
     """The server commands of one :class:`~protocols.resp.commands.Commands` table."""
 
-    def __init__(self, commands: Commands, clock: Callable[[], float], hz: int = 10) -> None:
+    def __init__(self, commands: Commands) -> None:
         self.commands = commands
-        self.store = commands.store
+        self.databases = commands.databases
         self.host = commands.host
-        self.clock = clock
-        self.hz = hz
-        self.started = clock()
+        self.clock = commands.clock
+        self.wall = commands.wall
+        self.hz = commands.hz
+        self.started = self.clock()
         self.run_id = secrets.token_hex(20)
-        self.config: dict[str, str] = {
+        self.settings: dict[str, str] = {
             "save": "",
             "appendonly": "no",
-            "databases": "1",
-            "hz": str(hz),
+            "databases": str(len(self.databases)),
+            "hz": str(self.hz),
             "timeout": "0",
         }
-        self._command = Subcommands(
+        self.command_ = Subcommands(
             "command",
             {
                 b"count": (self._command_count, 2),
@@ -75,34 +123,33 @@ class Admin:
             "config",
             {
                 b"get": (self._config_get, -3),
+                b"set": (self._config_set, -4),
                 b"resetstat": (self._config_resetstat, 2),
             },
         )
-        clients = self.clients = ClientCommands(commands)
-        table: tuple[tuple[str, CommandFn, int, str, str, str], ...] = (
-            ("client", clients.client, -2, "admin", "connection", "Manage connections"),
-            ("info", self.info, -1, "", "server", "Information about the server"),
-            ("command", self.command, -1, "", "server", "Details of the commands"),
-            ("hello", clients.hello, -1, "fast", "connection", "Handshake"),
-            ("auth", clients.auth, -2, "fast", "connection", "Authenticate"),
-            ("config", self.config_, -2, "admin", "server", "Read the settings"),
+        self.function = Subcommands(
+            "function",
+            {
+                b"flush": (self._function_flush, -2),
+                b"list": (self._function_list, -2),
+            },
         )
-        for name, fn, arity, flags, group, summary in table:
-            commands.add(name, fn, arity, flags, group=group, summary=summary)
 
     # -- INFO ------------------------------------------------------------------
 
     def info(self, session: Session, args: list[bytes]) -> bytes:
         """``INFO [section ...]``: ``# Section`` blocks of ``field:value`` lines."""
-        wanted = [arg.lower().decode("utf-8", "replace") for arg in args[1:]]
-        if not wanted or any(w in ("all", "default", "everything") for w in wanted):
-            wanted = list(SECTIONS)
+        wanted = {arg.lower().decode("utf-8", "replace") for arg in args[1:]} or {"default"}
+        if wanted & {"all", "everything"}:
+            wanted |= set(SECTIONS)
+        if "default" in wanted:
+            wanted |= set(DEFAULT_SECTIONS)
         blocks = [self._section(session, name) for name in SECTIONS if name in wanted]
         return session.resp.verbatim("\r\n".join(blocks).encode())
 
     def _section(self, session: Session, name: str) -> str:
         figures = self.host.figures(session)
-        store = self.store
+        dbs = self.databases
         fields: list[tuple[str, object]]
         if name == "server":
             uptime = int(self.clock() - self.started)
@@ -125,7 +172,22 @@ class Admin:
             fields = [
                 ("connected_clients", figures.get("connected_clients", 0)),
                 ("maxclients", figures.get("maxclients", 0)),
+                ("client_recent_max_input_buffer", figures.get("max_input_buffer", 0)),
+                ("client_recent_max_output_buffer", figures.get("max_output_buffer", 0)),
                 ("blocked_clients", 0),
+            ]
+        elif name == "memory":
+            rss = _rss_bytes()
+            peak = _peak_rss_bytes()
+            fields = [
+                ("used_memory", rss),
+                ("used_memory_human", _human(rss)),
+                ("used_memory_rss", rss),
+                ("used_memory_peak", max(peak, rss)),
+                ("used_memory_peak_human", _human(max(peak, rss))),
+                ("maxmemory", 0),
+                ("maxmemory_policy", "noeviction"),
+                ("mem_allocator", "pymalloc"),
             ]
         elif name == "stats":
             fields = [
@@ -134,19 +196,52 @@ class Admin:
                 ("total_net_input_bytes", figures.get("total_net_input_bytes", 0)),
                 ("total_net_output_bytes", figures.get("total_net_output_bytes", 0)),
                 ("rejected_connections", figures.get("rejected_connections", 0)),
-                ("expired_keys", store.expired),
+                ("expired_keys", dbs.counter("expired")),
                 ("evicted_keys", 0),
-                ("keyspace_hits", store.hits),
-                ("keyspace_misses", store.misses),
+                ("keyspace_hits", dbs.counter("hits")),
+                ("keyspace_misses", dbs.counter("misses")),
                 ("total_error_replies", self.commands.errors),
             ]
+        elif name == "cpu":
+            times = os.times()
+            fields = [
+                ("used_cpu_sys", f"{times.system:.6f}"),
+                ("used_cpu_user", f"{times.user:.6f}"),
+                ("used_cpu_sys_children", f"{times.children_system:.6f}"),
+                ("used_cpu_user_children", f"{times.children_user:.6f}"),
+            ]
+        elif name == "commandstats":
+            fields = [
+                (f"cmdstat_{c.name}", f"calls={c.calls},usec=0,usec_per_call=0.00")
+                for c in self.commands.commands.values()
+                if c.calls
+            ]
         else:
-            fields = []
-            if len(store):
-                value = f"keys={len(store)},expires={store.volatile},avg_ttl={store.average_ttl()}"
-                fields.append(("db0", value))
-        title = name.capitalize()
+            fields = [
+                (f"db{i}", f"keys={len(db)},expires={db.volatile},avg_ttl={db.average_ttl()}")
+                for i, db in enumerate(dbs)
+                if len(db)
+            ]
+        title = {"cpu": "CPU", "commandstats": "Commandstats"}.get(name, name.capitalize())
         return "".join([f"# {title}\r\n", *(f"{k}:{v}\r\n" for k, v in fields)])
+
+    # -- TIME, FUNCTION ----------------------------------------------------------
+
+    def time(self, session: Session, args: list[bytes]) -> bytes:
+        """``TIME``: Unix seconds and microseconds, as two bulk strings."""
+        micros = int(self.wall() * 1_000_000)
+        return encode_array([b"%d" % (micros // 1_000_000), b"%d" % (micros % 1_000_000)])
+
+    @staticmethod
+    def _function_flush(session: Session, args: list[bytes]) -> bytes:
+        """There are no functions, so there is nothing to flush."""
+        if len(args) > 3 or (len(args) == 3 and args[2].upper() not in (b"ASYNC", b"SYNC")):
+            return SYNTAX
+        return OK
+
+    @staticmethod
+    def _function_list(session: Session, args: list[bytes]) -> bytes:
+        return b"*0\r\n"
 
     # -- COMMAND ---------------------------------------------------------------
 
@@ -155,7 +250,7 @@ class Admin:
         if len(args) == 1:
             entries = [self._info_entry(c, session.resp) for c in self.commands.commands.values()]
             return _nested(entries)
-        return self._command(session, args)
+        return self.command_(session, args)
 
     def _command_count(self, session: Session, args: list[bytes]) -> bytes:
         return encode_integer(len(self.commands.commands))
@@ -173,7 +268,7 @@ class Admin:
         resp = session.resp
         return _nested(
             [
-                self._info_entry(table[n], resp) if n in table else resp.null_array
+                self._info_entry(table[n], resp) if n in table else resp.null
                 for n in self._names(args)
             ]
         )
@@ -225,12 +320,42 @@ class Admin:
         found: dict[str, str] = {}
         for pattern in args[2:]:
             tokens = compile_pattern(pattern.lower())
-            for name, value in self.config.items():
+            for name, value in self.settings.items():
                 if match(tokens, name.encode()):
                     found[name] = value
         return session.resp.map([encode_bulk(x.encode()) for pair in found.items() for x in pair])
 
+    def _config_set(self, session: Session, args: list[bytes]) -> bytes:
+        """``CONFIG SET name value [name value ...]``: all or nothing, as Redis 7 does."""
+        if len(args) % 2:
+            return wrong_arity("config|set")
+        pairs = []
+        for i in range(2, len(args), 2):
+            name = args[i].lower().decode("utf-8", "replace")
+            value = args[i + 1].decode("utf-8", "replace")
+            if name not in SETTABLE:
+                return encode_error(
+                    f"ERR Unknown option or number of arguments for CONFIG SET - '{name}'"
+                )
+            allowed = SETTABLE[name]
+            if allowed is not None and value.lower() not in allowed:
+                return encode_error(
+                    f"ERR CONFIG SET failed (possibly related to argument '{name}') - "
+                    f"selreactor supports only {'|'.join(sorted(allowed)) or 'the default'}"
+                )
+            pairs.append((name, value))
+        for name, value in pairs:
+            if allowed_by_host := self.host.configure(name, value):
+                return encode_error(
+                    f"ERR CONFIG SET failed (possibly related to argument '{name}') - "
+                    f"{allowed_by_host}"
+                )
+        for name, value in pairs:
+            self.settings[name] = value
+            if name == "hz":
+                self.hz = int(value)
+        return OK
+
     def _config_resetstat(self, session: Session, args: list[bytes]) -> bytes:
-        self.commands.processed = self.commands.errors = 0
-        self.store.hits = self.store.misses = self.store.expired = 0
+        self.commands.reset_stats()
         return OK

@@ -11,16 +11,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from protocols.resp.commands import Subcommands
 from protocols.resp.parser import OK, encode_bulk, encode_error, encode_integer, parse_int
 from protocols.resp.replies import PROTOCOLS, SYNTAX, encode_reply
+from protocols.resp.session import Subcommands
 
 if TYPE_CHECKING:
-    from protocols.resp.commands import Commands, Session
+    from protocols.resp.commands import Commands
+    from protocols.resp.session import Session
 
 __all__ = ["BAD_NAME", "NOPROTO", "REDIS_VERSION", "ClientCommands", "valid_name"]
 
-REDIS_VERSION = "7.0.0"
+REDIS_VERSION = "7.0.15"
 """The Redis release whose behaviour the commands follow, as INFO and HELLO report it."""
 
 NOPROTO = b"-NOPROTO unsupported protocol version\r\n"
@@ -29,6 +30,31 @@ WRONGPASS = b"-WRONGPASS invalid username-password pair or user is disabled.\r\n
 """AUTH or HELLO AUTH with a user other than ``default``."""
 BAD_NAME = b"-ERR Client names cannot contain spaces, newlines or special characters.\r\n"
 """A client name with spaces or other non-printable characters."""
+
+
+def _filter_error(name: bytes, value: bytes) -> bytes | None:
+    """The error for a CLIENT KILL filter value Redis refuses, or None."""
+    text = value.decode("utf-8", "replace")
+    if name == b"user" and value != b"default":  # the only user there is
+        return encode_error(f"ERR No such user '{text}'")
+    if name == b"id":
+        ident = parse_int(value)
+        if ident is None or ident <= 0:
+            return b"-ERR client-id should be greater than 0\r\n"
+    if name == b"type" and value.lower() not in (
+        b"normal",
+        b"master",
+        b"replica",
+        b"slave",
+        b"pubsub",
+    ):
+        return encode_error(f"ERR Unknown client type '{text}'")
+    return None
+
+
+def _size(args: list[bytes]) -> int:
+    """The bytes of a command as a client sends it (an array of bulk strings)."""
+    return sum(len(arg) + len(str(len(arg))) + 5 for arg in args) + len(str(len(args))) + 3
 
 
 def valid_name(name: bytes) -> bool:
@@ -56,7 +82,7 @@ class ClientCommands:
         )
 
     def _client_info(self, session: Session, args: list[bytes]) -> bytes:
-        lines = self.host.client_lines(session, only_self=True)
+        lines = self.host.client_lines(session, only_self=True, current=_size(args))
         return session.resp.verbatim("".join(lines).encode())
 
     @staticmethod
@@ -75,7 +101,7 @@ class ClientCommands:
         return encode_integer(session.id)
 
     def _client_list(self, session: Session, args: list[bytes]) -> bytes:
-        lines = self.host.client_lines(session)
+        lines = self.host.client_lines(session, current=_size(args))
         if len(args) == 2:
             return session.resp.verbatim("".join(lines).encode())
         if len(args) == 4 and args[2].lower() == b"type":
@@ -113,23 +139,21 @@ class ClientCommands:
         for i in range(2, len(args), 2):
             name = args[i].lower()
             value = args[i + 1]
+            error = _filter_error(name, value)
+            if error is not None:
+                return error
+            if name == b"user":
+                continue  # only the default user exists, and every connection is it
             if name == b"addr":
                 addrs.append(value.decode("utf-8", "replace"))
             elif name == b"laddr":
                 laddrs.append(value.decode("utf-8", "replace"))
             elif name == b"id":
-                ident = parse_int(value)
-                if ident is None or ident <= 0:
-                    return b"-ERR client-id should be greater than 0\r\n"
-                ids.append(ident)
+                ids.append(int(value))
             elif name == b"skipme" and value.lower() in (b"yes", b"no"):
                 skip_self = value.lower() == b"yes"
             elif name == b"type":
-                kind = value.lower()
-                if kind not in (b"normal", b"master", b"replica", b"slave", b"pubsub"):
-                    text = value.decode("utf-8", "replace")
-                    return encode_error(f"ERR Unknown client type '{text}'")
-                none = none or kind != b"normal"
+                none = none or value.lower() != b"normal"
             else:
                 return SYNTAX
         if none:

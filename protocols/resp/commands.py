@@ -1,235 +1,126 @@
-"""The command table: one function per command, replies as encoded bytes.
+"""The command table: one row per command, one function per command, replies as bytes.
 
-:class:`Commands` maps each command name (upper and lower case, so the
-common spellings hit the dict directly) to a bound method and its arity in
-Redis's convention: ``n`` exactly n words, ``-n`` at least n.  The arity is
-checked once, in :meth:`Commands.execute`; each method then gets the whole
-argument list and returns the encoded reply.  Replies that never change are
-encoded once at import time; the few whose shape depends on the protocol
-version come from the session's :class:`~protocols.resp.replies.Replies`.
+:data:`TABLE` is the whole table, one :class:`~protocols.resp.session.Spec`
+row per command: which object implements it and what COMMAND reports.
+:class:`Commands` builds those objects once and registers every row in one
+loop; it maps each name (upper and lower case, so the common spellings hit
+the dict directly) to the bound method, its arity and its
+:class:`~protocols.resp.session.Command`.  The arity is checked once, in
+:meth:`Commands.execute`; each method then gets the whole argument list and
+returns the encoded reply.  Replies that never change are encoded once at
+import time; the few whose shape depends on the protocol version come from
+the session's :class:`~protocols.resp.replies.Replies`.
 
-Commands about connections (CLIENT, INFO's client figures) go through a
-:class:`Host`, which the server implements over the reactor's connection
-table, so this module has no I/O of its own and is tested without sockets.
-The table holds the connection commands itself; the string commands live in
-:mod:`protocols.resp.strings`, the key and TTL commands in
+The string commands live in :mod:`protocols.resp.strings` and
+:mod:`protocols.resp.bits`, the key and TTL commands in
 :mod:`protocols.resp.keys`, the server commands in :mod:`protocols.resp.admin`
 and :mod:`protocols.resp.clients`, the list commands in
-:mod:`protocols.resp.lists`.
+:mod:`protocols.resp.lists`; the connection commands are here.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol, TypeAlias
+from typing import TYPE_CHECKING
 
+from protocols.resp.admin import Admin
+from protocols.resp.bits import BitCommands
+from protocols.resp.clients import ClientCommands
 from protocols.resp.keys import KeyCommands
-from protocols.resp.parser import (
-    OK,
-    PONG,
-    encode_array,
-    encode_bulk,
-    encode_error,
-    parse_int,
-)
-from protocols.resp.replies import NOT_INTEGER, RESP2, wrong_arity
+from protocols.resp.lists import ListCommands
+from protocols.resp.parser import OK, PONG, encode_bulk, encode_error, parse_int
+from protocols.resp.replies import NOT_INTEGER, wrong_arity
+from protocols.resp.session import Command, CommandFn, Host, Session, Spec
 from protocols.resp.strings import StringCommands
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable
 
-    from protocols.resp.replies import Replies
-    from protocols.resp.store import Keyspace
+    from protocols.resp.store import Databases
 
-__all__ = [
-    "Command",
-    "CommandFn",
-    "Commands",
-    "Host",
-    "Session",
-    "Subcommands",
-    "parse_int",
-    "wrong_arity",
-]
+__all__ = ["TABLE", "Commands", "ConnectionCommands"]
 
-CommandFn: TypeAlias = "Callable[[Session, list[bytes]], bytes]"
-"""A command's function: the session and the whole argument list in, the encoded reply out."""
+_S = Spec
+_K1 = (1, 1)
+_ALL = (1, -1)
+_NONE = (0, 0)
 
-
-def _text(raw: bytes) -> str:
-    return raw.decode("utf-8", "replace")
-
-
-class Session:
-    """What the commands keep per connection."""
-
-    __slots__ = ("command", "id", "lib_name", "lib_ver", "name", "quit", "resp")
-
-    def __init__(self, ident: int) -> None:
-        self.id = ident
-        self.name = b""
-        self.lib_name = b""
-        self.lib_ver = b""
-        self.command = "NULL"  # the last command run, as CLIENT LIST shows it
-        self.quit = False  # close after the reply (QUIT, CLIENT KILL of itself)
-        self.resp: Replies = RESP2  # HELLO 3 switches to RESP3
-
-
-class Host(Protocol):
-    """The server around the commands: its connections and its figures."""
-
-    def client_lines(self, session: Session, only_self: bool = False) -> list[str]:
-        """CLIENT LIST lines: every connection of the listener ``session`` came in on."""
-        ...
-
-    def kill(
-        self,
-        session: Session,
-        addrs: list[str],
-        laddrs: list[str],
-        ids: list[int],
-        skip_self: bool,
-    ) -> int:
-        """Close the connections matching every given filter; how many."""
-        ...
-
-    def figures(self, session: Session) -> Mapping[str, int | str]:
-        """Server and connection figures for INFO (tcp_port, connected_clients ...)."""
-        ...
-
-
-class Command:
-    """A command's entry: the function, its arity and what COMMAND reports."""
-
-    __slots__ = ("arity", "first_key", "flags", "fn", "group", "last_key", "name", "summary")
-
-    def __init__(
-        self,
-        name: str,
-        fn: CommandFn,
-        arity: int,
-        *,
-        flags: tuple[str, ...],
-        keys: tuple[int, int],
-        group: str,
-        summary: str,
-    ) -> None:
-        self.name = name
-        self.fn = fn
-        self.arity = arity
-        self.flags = flags
-        self.first_key, self.last_key = keys
-        self.group = group
-        self.summary = summary
-
-
-class Subcommands:
-    """A command made of subcommands (``CLIENT LIST``, ``CONFIG GET``): their own table.
-
-    Each entry is the function and its arity counted from the command word,
-    as Redis counts ``client|setname``'s 3.  ``HELP`` lists the names.
-    """
-
-    def __init__(self, group: str, table: dict[bytes, tuple[CommandFn, int]]) -> None:
-        self.group = group
-        self.table = table
-        table[b"help"] = (self._help, 2)
-
-    def __call__(self, session: Session, args: list[bytes]) -> bytes:
-        """Dispatch ``GROUP sub ...``, checking the subcommand's arity."""
-        group = self.group
-        sub = args[1].lower()
-        entry = self.table.get(sub)
-        if entry is None:
-            text = _text(args[1])[:128]
-            return encode_error(f"ERR unknown subcommand '{text}'. Try {group.upper()} HELP.")
-        fn, want = entry
-        name = f"{group}|{sub.decode()}"
-        n = len(args)
-        if n != want and (want > 0 or n < -want):
-            return wrong_arity(name)
-        session.command = name
-        return fn(session, args)
-
-    def _help(self, session: Session, args: list[bytes]) -> bytes:
-        group = self.group.upper()
-        lines = [f"{group} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"]
-        lines += [sub.decode().upper() for sub in self.table]
-        return encode_array(line.encode() for line in lines)
-
-
-# name, method, arity, flags, summary
-_CONNECTION: tuple[tuple[str, str, int, str, str], ...] = (
-    ("ping", "ping", -1, "fast", "Ping the server"),
-    ("echo", "echo", 2, "fast", "Echo the given string"),
-    ("quit", "quit", -1, "fast", "Close the connection"),
-    ("select", "select", 2, "fast", "Change the selected database"),
+TABLE: tuple[Spec, ...] = (
+    # name, implementation, method, arity, flags, keys, group, summary
+    _S("ping", "connection", "ping", -1, "fast", _NONE, "connection", "Ping the server"),
+    _S("echo", "connection", "echo", 2, "fast", _NONE, "connection", "Echo the given string"),
+    _S("quit", "connection", "quit", -1, "fast", _NONE, "connection", "Close the connection"),
+    _S("select", "connection", "select", 2, "fast", _NONE, "connection", "Change the database"),
+    _S("hello", "clients", "hello", -1, "fast", _NONE, "connection", "Handshake"),
+    _S("auth", "clients", "auth", -2, "fast", _NONE, "connection", "Authenticate"),
+    _S("client", "clients", "client", -2, "admin", _NONE, "connection", "Manage connections"),
+    _S("set", "strings", "set_", -3, "write", _K1, "string", "Set the string value of a key"),
+    _S("setnx", "strings", "setnx", 3, "write fast", _K1, "string", "Set a key if missing"),
+    _S("setex", "strings", "setex", 4, "write", _K1, "string", "Set with a TTL in seconds"),
+    _S("psetex", "strings", "psetex", 4, "write", _K1, "string", "Set with a TTL in ms"),
+    _S("get", "strings", "get", 2, "readonly fast", _K1, "string", "Get the value of a key"),
+    _S("getdel", "strings", "getdel", 2, "write fast", _K1, "string", "Get and delete"),
+    _S("getex", "strings", "getex", -2, "write fast", _K1, "string", "Get and set the TTL"),
+    _S("getset", "strings", "getset", 3, "write fast", _K1, "string", "Set, return the old"),
+    _S("mget", "strings", "mget", -2, "readonly fast", _ALL, "string", "Get many values"),
+    _S("mset", "strings", "mset", -3, "write", (1, -1), "string", "Set many keys"),
+    _S("msetnx", "strings", "msetnx", -3, "write", (1, -1), "string", "Set many if all missing"),
+    _S("append", "strings", "append", 3, "write fast", _K1, "string", "Append to a value"),
+    _S("strlen", "strings", "strlen", 2, "readonly fast", _K1, "string", "Length of a value"),
+    _S("incr", "strings", "incr", 2, "write fast", _K1, "string", "Increment by one"),
+    _S("decr", "strings", "decr", 2, "write fast", _K1, "string", "Decrement by one"),
+    _S("incrby", "strings", "incrby", 3, "write fast", _K1, "string", "Increment a number"),
+    _S("decrby", "strings", "decrby", 3, "write fast", _K1, "string", "Decrement a number"),
+    _S("incrbyfloat", "strings", "incrbyfloat", 3, "write fast", _K1, "string", "Add a float"),
+    _S("getrange", "bits", "getrange", 4, "readonly", _K1, "string", "A substring"),
+    _S("substr", "bits", "getrange", 4, "readonly", _K1, "string", "A substring (old name)"),
+    _S("setrange", "bits", "setrange", 4, "write", _K1, "string", "Overwrite part of a value"),
+    _S("setbit", "bits", "setbit", 4, "write", _K1, "bitmap", "Set or clear one bit"),
+    _S("getbit", "bits", "getbit", 3, "readonly fast", _K1, "bitmap", "One bit of a value"),
+    _S("bitcount", "bits", "bitcount", -2, "readonly", _K1, "bitmap", "Count set bits"),
+    _S("lcs", "bits", "lcs", -3, "readonly", (1, 2), "string", "Longest common subsequence"),
+    _S("del", "keys", "delete", -2, "write", _ALL, "generic", "Delete keys"),
+    _S("unlink", "keys", "delete", -2, "write fast", _ALL, "generic", "Delete keys"),
+    _S("exists", "keys", "exists", -2, "readonly fast", _ALL, "generic", "Count existing keys"),
+    _S("type", "keys", "type_", 2, "readonly fast", _K1, "generic", "The type of a value"),
+    _S("expire", "keys", "expire", -3, "write fast", _K1, "generic", "Set a TTL in seconds"),
+    _S("pexpire", "keys", "pexpire", -3, "write fast", _K1, "generic", "Set a TTL in ms"),
+    _S("expireat", "keys", "expireat", -3, "write fast", _K1, "generic", "Expire at a time (s)"),
+    _S("pexpireat", "keys", "pexpireat", -3, "write fast", _K1, "generic", "Expire at (ms)"),
+    _S("ttl", "keys", "ttl", 2, "readonly fast", _K1, "generic", "The TTL in seconds"),
+    _S("pttl", "keys", "pttl", 2, "readonly fast", _K1, "generic", "The TTL in ms"),
+    _S("expiretime", "keys", "expiretime", 2, "readonly fast", _K1, "generic", "Deadline (s)"),
+    _S("pexpiretime", "keys", "pexpiretime", 2, "readonly fast", _K1, "generic", "Deadline ms"),
+    _S("persist", "keys", "persist", 2, "write fast", _K1, "generic", "Remove the TTL"),
+    _S("keys", "keys", "keys", 2, "readonly", _NONE, "generic", "Keys matching a pattern"),
+    _S("randomkey", "keys", "randomkey", 1, "readonly", _NONE, "generic", "A random key"),
+    _S("rename", "keys", "rename", 3, "write", (1, 2), "generic", "Rename a key"),
+    _S("renamenx", "keys", "renamenx", 3, "write fast", (1, 2), "generic", "Rename if free"),
+    _S("copy", "keys", "copy", -3, "write", (1, 2), "generic", "Copy a key"),
+    _S("move", "keys", "move", 3, "write fast", _K1, "generic", "Move to another database"),
+    _S("dbsize", "keys", "dbsize", 1, "readonly fast", _NONE, "server", "The number of keys"),
+    _S("flushdb", "keys", "flushdb", -1, "write", _NONE, "server", "Empty the database"),
+    _S("flushall", "keys", "flushall", -1, "write", _NONE, "server", "Empty every database"),
+    _S("swapdb", "keys", "swapdb", 3, "write fast", _NONE, "server", "Swap two databases"),
+    _S("lpush", "lists", "lpush", -3, "write fast", _K1, "list", "Prepend to a list"),
+    _S("rpush", "lists", "rpush", -3, "write fast", _K1, "list", "Append to a list"),
+    _S("lpop", "lists", "lpop", -2, "write fast", _K1, "list", "Remove the first elements"),
+    _S("rpop", "lists", "rpop", -2, "write fast", _K1, "list", "Remove the last elements"),
+    _S("llen", "lists", "llen", 2, "readonly fast", _K1, "list", "The length of a list"),
+    _S("lrange", "lists", "lrange", 4, "readonly", _K1, "list", "A range of a list"),
+    _S("info", "admin", "info", -1, "", _NONE, "server", "Information about the server"),
+    _S("command", "admin", "command", -1, "", _NONE, "server", "Details of the commands"),
+    _S("config", "admin", "config_", -2, "admin", _NONE, "server", "Read and change settings"),
+    _S("time", "admin", "time", 1, "fast", _NONE, "server", "The server's clock"),
+    _S("function", "admin", "function", -2, "", _NONE, "scripting", "Functions (none)"),
 )
+"""Every command, in COMMAND's order."""
 
 
-class Commands:
-    """The dispatch table for every command, and the connection commands."""
+class ConnectionCommands:
+    """The connection commands: PING, ECHO, QUIT, SELECT."""
 
-    def __init__(self, store: Keyspace, host: Host) -> None:
-        self.store = store
-        self.host = host
-        self.processed = 0
-        self.errors = 0
-        self.commands: dict[str, Command] = {}
-        self._table: dict[bytes, tuple[CommandFn, int, str]] = {}
-        for name, method, arity, flags, summary in _CONNECTION:
-            fn = getattr(self, method)
-            self.add(name, fn, arity, flags, group="connection", summary=summary)
-        StringCommands(self)
-        KeyCommands(self)
-
-    def add(
-        self,
-        name: str,
-        fn: CommandFn,
-        arity: int,
-        flags: str = "",
-        keys: tuple[int, int] = (0, 0),
-        *,
-        group: str = "generic",
-        summary: str = "",
-    ) -> None:
-        """Register ``fn`` as the command ``name``."""
-        command = Command(
-            name, fn, arity, flags=tuple(flags.split()), keys=keys, group=group, summary=summary
-        )
-        self.commands[name] = command
-        entry = (fn, arity, name)
-        self._table[name.encode()] = entry
-        self._table[name.upper().encode()] = entry
-
-    def execute(self, session: Session, args: list[bytes]) -> bytes:
-        """Run one command; always returns a reply, errors included."""
-        entry = self._table.get(args[0])
-        if entry is None:
-            entry = self._table.get(args[0].lower())
-            if entry is None:
-                self.errors += 1
-                return self._unknown(args)
-        fn, arity, name = entry
-        n = len(args)
-        if n != arity and (arity > 0 or n < -arity):
-            self.errors += 1
-            return wrong_arity(name)
-        self.processed += 1
-        session.command = name
-        reply = fn(session, args)
-        if reply[0] == 45:  # '-'
-            self.errors += 1
-        return reply
-
-    @staticmethod
-    def _unknown(args: list[bytes]) -> bytes:
-        shown = "".join(f"'{_text(arg[:128])}' " for arg in args[1:])
-        return encode_error(
-            f"ERR unknown command '{_text(args[0][:128])}', with args beginning with: {shown}"
-        )
-
-    # -- connection ------------------------------------------------------------
+    def __init__(self, commands: Commands) -> None:
+        self.databases = commands.databases
 
     def ping(self, session: Session, args: list[bytes]) -> bytes:
         """``PING [message]``: PONG, or the message as a bulk string."""
@@ -249,10 +140,104 @@ class Commands:
         return OK
 
     def select(self, session: Session, args: list[bytes]) -> bytes:
-        """``SELECT index``: only database 0 exists."""
+        """``SELECT index``: one of the databases, 0 to 15 by default."""
         index = parse_int(args[1])
         if index is None:
             return NOT_INTEGER
-        if index != 0:
+        if not 0 <= index < len(self.databases):
             return b"-ERR DB index is out of range\r\n"
+        session.db = self.databases[index]
+        session.db_index = index
         return OK
+
+
+class Commands:
+    """The dispatch table for every command of :data:`TABLE`."""
+
+    def __init__(
+        self,
+        databases: Databases,
+        host: Host,
+        clock: Callable[[], float],
+        hz: int = 10,
+        wall: Callable[[], float] | None = None,
+    ) -> None:
+        self.databases = databases
+        self.store = databases[0]
+        self.host = host
+        self.clock = clock
+        self.wall = wall if wall is not None else databases.wall_time
+        self.hz = hz
+        self.errors = 0
+        self.commands: dict[str, Command] = {}
+        self._table: dict[bytes, tuple[CommandFn, int, Command]] = {}
+        self.strings = StringCommands(self)
+        self.keys = KeyCommands(self)
+        self.bits = BitCommands(self)
+        self.clients = ClientCommands(self)
+        self.admin = Admin(self)
+        impls: dict[str, object] = {
+            "connection": ConnectionCommands(self),
+            "strings": self.strings,
+            "bits": self.bits,
+            "keys": self.keys,
+            "lists": ListCommands(self),
+            "clients": self.clients,
+            "admin": self.admin,
+        }
+        for spec in TABLE:
+            self.add(spec, getattr(impls[spec.impl], spec.method))
+
+    def add(self, spec: Spec, fn: CommandFn) -> None:
+        """Register ``fn`` as the command of ``spec``."""
+        command = Command(
+            spec.name,
+            fn,
+            spec.arity,
+            flags=tuple(spec.flags.split()),
+            keys=spec.keys,
+            group=spec.group,
+            summary=spec.summary,
+        )
+        self.commands[spec.name] = command
+        entry = (fn, spec.arity, command)
+        self._table[spec.name.encode()] = entry
+        self._table[spec.name.upper().encode()] = entry
+
+    @property
+    def processed(self) -> int:
+        """Commands run (arity errors and unknown commands not counted)."""
+        return sum(command.calls for command in self.commands.values())
+
+    def reset_stats(self) -> None:
+        """CONFIG RESETSTAT: the counters start again from zero."""
+        self.errors = 0
+        for command in self.commands.values():
+            command.calls = 0
+        self.databases.reset_stats()
+
+    def execute(self, session: Session, args: list[bytes]) -> bytes:
+        """Run one command; always returns a reply, errors included."""
+        entry = self._table.get(args[0])
+        if entry is None:
+            entry = self._table.get(args[0].lower())
+            if entry is None:
+                self.errors += 1
+                return self._unknown(args)
+        fn, arity, command = entry
+        n = len(args)
+        if n != arity and (arity > 0 or n < -arity):
+            self.errors += 1
+            return wrong_arity(command.name)
+        command.calls += 1
+        session.command = command.name
+        reply = fn(session, args)
+        if reply[0] == 45:  # '-'
+            self.errors += 1
+        return reply
+
+    @staticmethod
+    def _unknown(args: list[bytes]) -> bytes:
+        shown = "".join(f"'{arg[:128].decode('utf-8', 'replace')}' " for arg in args[1:])
+        name = args[0][:128].decode("utf-8", "replace")
+        return encode_error(f"ERR unknown command '{name}', with args beginning with: {shown}")

@@ -14,46 +14,35 @@ from protocols.resp.parser import EMPTY_ARRAY, encode_array, encode_bulk, encode
 from protocols.resp.replies import NOT_INTEGER, WRONGTYPE, wrong_arity
 
 if TYPE_CHECKING:
-    from protocols.resp.commands import Commands, Session
+    from protocols.resp.commands import Commands
+    from protocols.resp.session import Session
+    from protocols.resp.store import Keyspace
 
 __all__ = ["ListCommands"]
-
-# name, method, arity, flags, summary
-_LISTS: tuple[tuple[str, str, int, str, str], ...] = (
-    ("lpush", "lpush", -3, "write fast", "Prepend values to a list"),
-    ("rpush", "rpush", -3, "write fast", "Append values to a list"),
-    ("lpop", "lpop", -2, "write fast", "Remove and get the first elements"),
-    ("rpop", "rpop", -2, "write fast", "Remove and get the last elements"),
-    ("llen", "llen", 2, "readonly fast", "The length of a list"),
-    ("lrange", "lrange", 4, "readonly", "A range of elements of a list"),
-)
 
 
 class ListCommands:
     """The list commands of one command table."""
 
     def __init__(self, commands: Commands) -> None:
-        self.store = commands.store
-        for name, method, arity, flags, summary in _LISTS:
-            commands.add(
-                name, getattr(self, method), arity, flags, (1, 1), group="list", summary=summary
-            )
+        self.commands = commands
 
-    def _list(self, key: bytes) -> deque[bytes] | None:
+    @staticmethod
+    def _list(db: Keyspace, key: bytes, count: bool = False) -> deque[bytes] | None:
         """The list at ``key``; raises TypeError for another type."""
-        value = self.store.get(key)
+        value = db.lookup(key) if count else db.get(key)
         if value is not None and type(value) is bytes:
             raise TypeError(key)
         return value  # type: ignore[return-value]
 
-    def _push(self, args: list[bytes], left: bool) -> bytes:
+    def _push(self, db: Keyspace, args: list[bytes], left: bool) -> bytes:
         try:
-            items = self._list(args[1])
+            items = self._list(db, args[1])
         except TypeError:
             return WRONGTYPE
         if items is None:
             items = deque()
-            self.store.set(args[1], items)
+            db.set(args[1], items)
         if left:
             items.extendleft(args[2:])
         else:
@@ -62,11 +51,11 @@ class ListCommands:
 
     def lpush(self, session: Session, args: list[bytes]) -> bytes:
         """``LPUSH key value ...``: prepend; the new length."""
-        return self._push(args, left=True)
+        return self._push(session.db, args, left=True)
 
     def rpush(self, session: Session, args: list[bytes]) -> bytes:
         """``RPUSH key value ...``: append; the new length."""
-        return self._push(args, left=False)
+        return self._push(session.db, args, left=False)
 
     def _pop(self, session: Session, args: list[bytes], left: bool) -> bytes:
         if len(args) > 3:
@@ -78,7 +67,7 @@ class ListCommands:
                 return b"-ERR value is out of range, must be positive\r\n"
             count = parsed
         try:
-            items = self._list(args[1])
+            items = self._list(session.db, args[1], count=True)
         except TypeError:
             return WRONGTYPE
         if items is None:
@@ -86,7 +75,7 @@ class ListCommands:
         pop = items.popleft if left else items.pop
         popped = [pop() for _ in range(min(count, len(items)))]
         if not items:
-            self.store.delete(args[1])
+            session.db.delete(args[1])
         if len(args) == 2:
             return encode_bulk(popped[0])
         return encode_array(popped) if popped else EMPTY_ARRAY
@@ -102,7 +91,7 @@ class ListCommands:
     def llen(self, session: Session, args: list[bytes]) -> bytes:
         """``LLEN key``: the length, 0 when missing."""
         try:
-            items = self._list(args[1])
+            items = self._list(session.db, args[1], count=True)
         except TypeError:
             return WRONGTYPE
         return encode_integer(0 if items is None else len(items))
@@ -114,7 +103,7 @@ class ListCommands:
         if start is None or stop is None:
             return NOT_INTEGER
         try:
-            items = self._list(args[1])
+            items = self._list(session.db, args[1], count=True)
         except TypeError:
             return WRONGTYPE
         if items is None:

@@ -15,7 +15,10 @@ in a list and joined once, when enough bytes are there to finish it, so
 neither case is quadratic.
 
 Every length the peer announces is checked against a limit before anything
-is allocated for it.  Errors carry Redis's own texts (``Protocol error:
+is allocated for it, and a command still being received may hold at most
+``max_query`` bytes (arguments parsed plus input buffered), Redis's
+``client-query-buffer-limit``: a command is bounded by its size, not by how
+many words it has.  Errors carry Redis's own texts (``Protocol error:
 invalid bulk length`` ...); the server answers them with ``-ERR`` and closes
 that connection.  The parser is dead after an error.
 """
@@ -50,8 +53,11 @@ __all__ = [
 
 MAX_BULK = 512 * 1024 * 1024
 """Redis's default ``proto-max-bulk-len``."""
-MAX_ARRAY = 1024 * 1024
-"""Largest multibulk count accepted by default."""
+MAX_ARRAY = (1 << 31) - 1
+"""Largest multibulk count accepted by default (Redis's ``INT_MAX``): commands are
+bounded by their bytes (:data:`MAX_QUERY`), not their word count."""
+MAX_QUERY = 1024 * 1024 * 1024
+"""Redis's default ``client-query-buffer-limit``: the most bytes one command may hold."""
 MAX_INLINE = 64 * 1024
 """Longest inline command or length line (Redis's ``PROTO_INLINE_MAX_SIZE``)."""
 
@@ -120,10 +126,12 @@ class RequestParser:
         "_args",
         "_buf",
         "_chunks",
+        "_held",
         "_left",
         "_max_array",
         "_max_bulk",
         "_max_inline",
+        "_max_query",
         "_need",
         "_pending",
         "_pos",
@@ -134,8 +142,11 @@ class RequestParser:
         max_bulk: int = MAX_BULK,
         max_array: int = MAX_ARRAY,
         max_inline: int = MAX_INLINE,
+        max_query: int = MAX_QUERY,
     ) -> None:
         self._max_bulk = max_bulk
+        self._max_query = max_query
+        self._held = 0  # bytes of the arguments of a half-received command
         self._max_array = max_array
         self._max_inline = max_inline
         self._buf = b""
@@ -150,6 +161,18 @@ class RequestParser:
     def buffered(self) -> int:
         """Bytes received and not yet parsed (arguments of a partial command are held)."""
         return len(self._buf) - self._pos + self._pending
+
+    @property
+    def held(self) -> int:
+        """Bytes of the arguments already parsed of a half-received command."""
+        return self._held
+
+    def set_limits(self, max_bulk: int | None = None, max_query: int | None = None) -> None:
+        """Change the bulk and query limits (CONFIG SET); they apply from the next length."""
+        if max_bulk is not None:
+            self._max_bulk = max_bulk
+        if max_query is not None:
+            self._max_query = max_query
 
     def feed(self, data: bytes) -> None:
         """Buffer ``data``; call :meth:`next_command` to get the commands out."""
@@ -186,11 +209,15 @@ class RequestParser:
         """
         if self._chunks:
             if len(self._buf) - self._pos + self._pending < self._need:
+                if self._held + len(self._buf) - self._pos + self._pending > self._max_query:
+                    raise RespProtocolError("client query buffer limit reached")
                 return None
             self._join()
         while True:
             if self._args is not None:
                 command = self._bulk_strings(self._args)
+                if command is not None:
+                    self._held = 0
             else:
                 buf = self._buf
                 pos = self._pos
@@ -228,6 +255,7 @@ class RequestParser:
                 raise RespProtocolError(f"expected '$', got '{chr(buf[pos])}'")
             end = buf.find(CRLF, pos)
             if end < 0 or end - pos > self._max_inline:
+                self._held += pos - self._pos
                 self._pos = pos
                 self._args = args
                 self._left = left
@@ -246,13 +274,17 @@ class RequestParser:
             args.append(buf[start:stop])
             pos = stop + 2
             left -= 1
-        self._pos = pos
         if left:
+            self._held += pos - self._pos
+            if self._held + size - pos > self._max_query:
+                raise RespProtocolError("client query buffer limit reached")
+            self._pos = pos
             self._args = args
             self._left = left
             if pos >= size:
                 self._need = 1
             return None
+        self._pos = pos
         self._args = None
         self._left = 0
         return args

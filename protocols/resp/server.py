@@ -30,20 +30,22 @@ from __future__ import annotations
 
 import argparse
 import logging
+import time
 from typing import TYPE_CHECKING
 
-from protocols.resp.admin import Admin
-from protocols.resp.commands import Commands, Session
-from protocols.resp.lists import ListCommands
+from protocols.resp.commands import Commands
 from protocols.resp.parser import (
     MAX_ARRAY,
     MAX_BULK,
     MAX_INLINE,
+    MAX_QUERY,
     RequestParser,
     RespProtocolError,
     encode_error,
 )
-from protocols.resp.store import Keyspace
+from protocols.resp.session import Session
+from protocols.resp.settings import configure, max_clients_figure
+from protocols.resp.store import Databases
 from reactor.protocol import BaseHandler
 
 if TYPE_CHECKING:
@@ -80,18 +82,22 @@ class RespService:
         max_bulk: int = MAX_BULK,
         max_array: int = MAX_ARRAY,
         max_inline: int = MAX_INLINE,
+        max_query: int = MAX_QUERY,
         budget: int = DEFAULT_BUDGET,
         hz: int = 10,
         max_clients: int = 0,
     ) -> None:
         self.loop = loop
-        self.store = Keyspace(loop.time, on_volatile=self._arm_sweep)
-        self.commands = Commands(self.store, self)
-        self.admin = Admin(self.commands, loop.time, hz)
-        ListCommands(self.commands)
+        # Deadlines are Unix milliseconds of the monotonic clock (see store.py).
+        epoch = time.time() - loop.time()
+        self.databases = Databases(loop.time, on_volatile=self._arm_sweep, epoch=epoch)
+        self.store = self.databases[0]
+        self.commands = Commands(self.databases, self, loop.time, hz)
+        self.admin = self.commands.admin
         self.max_bulk = max_bulk
         self.max_array = max_array
         self.max_inline = max_inline
+        self.max_query = max_query
         self.budget = budget
         self.period = 1.0 / hz
         self.max_clients = max_clients
@@ -113,8 +119,8 @@ class RespService:
 
     def _sweep(self) -> None:
         self._sweep_timer = None
-        self.store.sweep(SWEEP_PER_ROUND, SWEEP_MAX_ROUNDS)
-        if self.store.volatile:
+        self.databases.sweep(SWEEP_PER_ROUND, SWEEP_MAX_ROUNDS)
+        if self.databases.volatile:
             self._arm_sweep()
 
     def close(self) -> None:
@@ -134,7 +140,9 @@ class RespService:
         local = own.local
         return [conn for conn in connections.values() if conn.local == local]
 
-    def client_lines(self, session: Session, only_self: bool = False) -> list[str]:
+    def client_lines(
+        self, session: Session, only_self: bool = False, current: int = 0
+    ) -> list[str]:
         """One CLIENT LIST line per connection, Redis's fields in Redis's order."""
         if only_self:
             own = self.loop.connections.get(session.id)
@@ -142,13 +150,18 @@ class RespService:
         else:
             peers = self._peers(session)
         now = self.loop.time()
-        return [self._line(conn, now) for conn in peers]
+        return [self._line(conn, now, current if conn.id == session.id else 0) for conn in peers]
 
-    def _line(self, conn: Transport, now: float) -> str:
+    def _line(self, conn: Transport, now: float, current: int) -> str:
         handler = self.handlers.get(conn.id)
         peer_session = handler.session if handler is not None else None
-        qbuf = handler.parser.buffered if handler is not None else 0
+        # Real sizes: input not yet parsed (plus, for the connection asking,
+        # the command being run, which Redis still counts), the arguments of
+        # a half-received command, and the queued output.
+        qbuf = current + (handler.parser.buffered if handler is not None else 0)
+        argv = current + (handler.parser.held if handler is not None else 0)
         omem = conn.get_write_buffer_size()
+        db = peer_session.db_index if peer_session else 0
         sock = conn.get_extra_info("socket")
         fileno = getattr(sock, "fileno", None)
         fd = fileno() if callable(fileno) else -1
@@ -161,9 +174,9 @@ class RespService:
         return (
             f"id={conn.id} addr={format_addr(conn.peer)} laddr={format_addr(conn.local)} "
             f"fd={fd} name={name} age={int(now - conn.created)} "
-            f"idle={int(now - conn.last_activity)} flags=N db=0 sub=0 psub=0 ssub=0 "
-            f"multi=-1 qbuf={qbuf} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 "
-            f"obl=0 oll=0 omem={omem} tot-mem={qbuf + omem} events={events} cmd={cmd} "
+            f"idle={int(now - conn.last_activity)} flags=N db={db} sub=0 psub=0 ssub=0 "
+            f"multi=-1 qbuf={qbuf} qbuf-free=0 argv-mem={argv} multi-mem=0 rbs=0 rbp=0 "
+            f"obl=0 oll=0 omem={omem} tot-mem={qbuf + argv + omem} events={events} cmd={cmd} "
             f"user=default redir=-1 resp={resp} lib-name={lib_name} lib-ver={lib_ver}\n"
         )
 
@@ -202,11 +215,15 @@ class RespService:
             "tcp_port": own.local[1] if own is not None else 0,
             "multiplexing_api": type(selector).__name__ if selector is not None else "select",
             "connected_clients": len(self.handlers),
-            "maxclients": self.max_clients,
+            "maxclients": max_clients_figure(self.max_clients),
             "total_connections_received": self.connections_received,
             "total_net_input_bytes": self.bytes_in,
             "total_net_output_bytes": self.bytes_out,
         }
+
+    def configure(self, name: str, value: str) -> str | None:
+        """CONFIG SET of the parameters the service acts on (see :mod:`.settings`)."""
+        return configure(self, name, value)
 
 
 class RespHandler(BaseHandler):
@@ -216,8 +233,10 @@ class RespHandler(BaseHandler):
 
     def __init__(self, service: RespService) -> None:
         self.service = service
-        self.parser = RequestParser(service.max_bulk, service.max_array, service.max_inline)
-        self.session = Session(0)
+        self.parser = RequestParser(
+            service.max_bulk, service.max_array, service.max_inline, service.max_query
+        )
+        self.session = Session(0, service.store)
         self._execute = service.commands.execute
         self._budget = service.budget
         self._paused = False  # pause_writing() was called
@@ -337,6 +356,12 @@ class RespPlugin:
             "--max-inline-len", type=int, default=MAX_INLINE, help="longest inline command"
         )
         group.add_argument(
+            "--client-query-buffer-limit",
+            type=int,
+            default=MAX_QUERY,
+            help="most bytes one command may hold",
+        )
+        group.add_argument(
             "--pipeline-budget",
             type=int,
             default=DEFAULT_BUDGET,
@@ -351,6 +376,7 @@ class RespPlugin:
             max_bulk=getattr(options, "proto_max_bulk_len", MAX_BULK),
             max_array=getattr(options, "max_multibulk_len", MAX_ARRAY),
             max_inline=getattr(options, "max_inline_len", MAX_INLINE),
+            max_query=getattr(options, "client_query_buffer_limit", MAX_QUERY),
             budget=getattr(options, "pipeline_budget", DEFAULT_BUDGET),
             hz=getattr(options, "hz", 10),
             max_clients=getattr(options, "max_connections", None) or 0,

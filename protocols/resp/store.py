@@ -15,8 +15,14 @@ goes round again only while more than a quarter of a sample had expired
 (Redis's active expire cycle).  The cost per call is bounded by its
 arguments, whatever the size of the keyspace.
 
-Times are integer milliseconds of the injected clock, which is monotonic:
-TTLs survive wall-clock jumps.
+Times are integer milliseconds of the injected clock, which is monotonic,
+plus a fixed ``epoch``: the offset from that clock to Unix time taken once
+when the server starts.  Deadlines are then Unix milliseconds, as EXPIREAT
+and EXPIRETIME speak them and as Redis checks them for overflow, while TTLs
+still survive wall-clock jumps.
+
+:class:`Databases` holds the numbered databases SELECT chooses from (16, as
+Redis has), sharing one clock.
 """
 
 from __future__ import annotations
@@ -28,7 +34,10 @@ if TYPE_CHECKING:
     from collections import deque
     from collections.abc import Callable, Iterator
 
-__all__ = ["Keyspace", "Value"]
+__all__ = ["DEFAULT_DATABASES", "Databases", "Keyspace", "Value"]
+
+DEFAULT_DATABASES = 16
+"""How many databases Redis has by default (``databases 16``)."""
 
 Value: TypeAlias = Union[bytes, "deque[bytes]"]
 """A string is ``bytes``; a list is a ``deque`` of ``bytes``."""
@@ -40,6 +49,7 @@ class Keyspace:
     __slots__ = (
         "_clock",
         "_data",
+        "_epoch",
         "_on_volatile",
         "_rng",
         "_vindex",
@@ -55,8 +65,10 @@ class Keyspace:
         clock: Callable[[], float],
         rng: random.Random | None = None,
         on_volatile: Callable[[], object] | None = None,
+        epoch: float = 0.0,
     ) -> None:
         self._clock = clock
+        self._epoch = epoch  # Unix time minus the clock's
         self._rng = rng if rng is not None else random.Random()  # noqa: S311 (sampling, not secrets)
         self._on_volatile = on_volatile  # called when the first TTL appears
         self._data: dict[bytes, Value] = {}
@@ -68,8 +80,8 @@ class Keyspace:
         self.expired = 0
 
     def now_ms(self) -> int:
-        """The clock, in integer milliseconds."""
-        return int(self._clock() * 1000)
+        """The clock as Unix time, in integer milliseconds."""
+        return int((self._clock() + self._epoch) * 1000)
 
     def __len__(self) -> int:
         """Keys stored, counting expired ones not yet reclaimed (as DBSIZE does)."""
@@ -141,10 +153,30 @@ class Keyspace:
 
     def flush(self) -> None:
         """Remove every key."""
-        self._data.clear()
+        self._data = {}
         self._vkeys.clear()
         self._vwhen.clear()
         self._vindex.clear()
+
+    def random_key(self) -> bytes | None:
+        """A live key chosen at random, or ``None`` when empty.
+
+        A deliberate limit: a dict has no random access, so this walks to a
+        random position (O(n)); RANDOMKEY is rare in a cache.
+        """
+        data = self._data
+        for _ in range(100):  # expired keys met on the way are reclaimed; retry
+            if not data:
+                return None
+            i = self._rng.randrange(len(data))
+            key = next(k for j, k in enumerate(data) if j == i)
+            if self.get(key) is not None:
+                return key
+        return None
+
+    def items(self) -> list[tuple[bytes, Value, int | None]]:
+        """Every live key with its value and deadline (SWAPDB, MOVE and tests)."""
+        return [(key, self._data[key], self.deadline(key)) for key in list(self.live_keys())]
 
     def live_keys(self) -> Iterator[bytes]:
         """The live keys (expired ones met on the way are reclaimed)."""
@@ -246,3 +278,81 @@ class Keyspace:
             if expired * 4 <= sample:
                 break
         return total
+
+
+class Databases:
+    """The numbered databases of one server, sharing one clock and one expiry timer."""
+
+    __slots__ = ("_clock", "_epoch", "dbs")
+
+    def __init__(
+        self,
+        clock: Callable[[], float],
+        count: int = DEFAULT_DATABASES,
+        *,
+        rng: random.Random | None = None,
+        on_volatile: Callable[[], object] | None = None,
+        epoch: float = 0.0,
+    ) -> None:
+        self._clock = clock
+        self._epoch = epoch
+        self.dbs = [Keyspace(clock, rng, on_volatile, epoch) for _ in range(count)]
+
+    def __len__(self) -> int:
+        """How many databases there are."""
+        return len(self.dbs)
+
+    def __getitem__(self, index: int) -> Keyspace:
+        """Database ``index``."""
+        return self.dbs[index]
+
+    def __iter__(self) -> Iterator[Keyspace]:
+        """The databases in order."""
+        return iter(self.dbs)
+
+    def wall_time(self) -> float:
+        """The clock as Unix time in seconds (TIME, EXPIRETIME)."""
+        return self._clock() + self._epoch
+
+    def set_on_volatile(self, callback: Callable[[], object] | None) -> None:
+        """Call ``callback`` whenever a database's count of keys with a TTL leaves zero."""
+        for db in self.dbs:
+            db.set_on_volatile(callback)
+
+    @property
+    def volatile(self) -> int:
+        """Keys with a TTL, over every database."""
+        return sum(db.volatile for db in self.dbs)
+
+    def counter(self, name: str) -> int:
+        """``hits``, ``misses`` or ``expired``, summed over every database."""
+        return sum(getattr(db, name) for db in self.dbs)
+
+    def reset_stats(self) -> None:
+        """Zero the hit, miss and expiry counters."""
+        for db in self.dbs:
+            db.hits = db.misses = db.expired = 0
+
+    def flush(self) -> None:
+        """FLUSHALL: remove every key of every database."""
+        for db in self.dbs:
+            db.flush()
+
+    def swap(self, a: int, b: int) -> None:
+        """SWAPDB: exchange the contents (and counters) of two databases.
+
+        Sessions hold the Keyspace object they selected, so the contents move
+        between the objects rather than the objects between the slots.
+        """
+        if a == b:
+            return
+        x, y = self.dbs[a], self.dbs[b]
+        for slot in Keyspace.__slots__:
+            if slot not in ("_clock", "_epoch", "_on_volatile", "_rng"):
+                tmp = getattr(x, slot)
+                setattr(x, slot, getattr(y, slot))
+                setattr(y, slot, tmp)
+
+    def sweep(self, per_round: int, max_rounds: int) -> int:
+        """One active-expiry cycle over every database with keys that have a TTL."""
+        return sum(db.sweep(per_round, max_rounds) for db in self.dbs if db.volatile)

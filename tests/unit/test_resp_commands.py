@@ -7,12 +7,14 @@ from collections.abc import Mapping
 
 import pytest
 
-from protocols.resp.admin import Admin
-from protocols.resp.commands import Commands, Session
-from protocols.resp.lists import ListCommands
+from protocols.resp.commands import Commands
 from protocols.resp.parser import parse_int
-from protocols.resp.store import Keyspace
+from protocols.resp.session import Session
+from protocols.resp.store import Databases
 from reactor.testing import FakeClock
+
+EPOCH = 1_700_000_000.0
+"""Unix time at the fake clock's zero: deadlines are Unix milliseconds."""
 
 
 class FakeHost:
@@ -20,9 +22,12 @@ class FakeHost:
 
     def __init__(self) -> None:
         self.killed: list[str] = []
+        self.configured: list[tuple[str, str]] = []
         self.peers = {1: "127.0.0.1:5000", 2: "127.0.0.1:5001"}
 
-    def client_lines(self, session: Session, only_self: bool = False) -> list[str]:
+    def client_lines(
+        self, session: Session, only_self: bool = False, current: int = 0
+    ) -> list[str]:
         ids = [session.id] if only_self else list(self.peers)
         return [f"id={i} addr={self.peers[i]} name=\n" for i in ids]
 
@@ -49,16 +54,20 @@ class FakeHost:
     def figures(self, session: Session) -> Mapping[str, int | str]:
         return {"tcp_port": 6379, "connected_clients": len(self.peers)}
 
+    def configure(self, name: str, value: str) -> str | None:
+        self.configured.append((name, value))
+        return "not here" if value == "refuse" else None
+
 
 class Server:
     def __init__(self) -> None:
         self.clock = FakeClock()
-        self.store = Keyspace(self.clock, rng=random.Random(1))
+        self.databases = Databases(self.clock, rng=random.Random(1), epoch=EPOCH)
+        self.store = self.databases[0]
         self.host = FakeHost()
-        self.commands = Commands(self.store, self.host)
-        self.admin = Admin(self.commands, self.clock)
-        ListCommands(self.commands)
-        self.session = Session(1)
+        self.commands = Commands(self.databases, self.host, self.clock)
+        self.admin = self.commands.admin
+        self.session = Session(1, self.store)
 
     def __call__(self, *words: bytes | str | int) -> bytes:
         args = [w if isinstance(w, bytes) else str(w).encode() for w in words]
@@ -290,7 +299,14 @@ def test_keys_and_flush(r: Server) -> None:
 
 def test_select(r: Server) -> None:
     assert r("SELECT", "0") == b"+OK\r\n"
-    assert r("SELECT", "1") == err("ERR DB index is out of range")
+    assert r("SET", "k", "zero")
+    assert r("SELECT", "15") == b"+OK\r\n"
+    assert r("GET", "k") == b"$-1\r\n"  # another database
+    assert r("SET", "k", "fifteen") == b"+OK\r\n"
+    assert r("SELECT", "0") == b"+OK\r\n"
+    assert r("GET", "k") == b"$4\r\nzero\r\n"
+    assert r("SELECT", "16") == err("ERR DB index is out of range")
+    assert r("SELECT", "-1") == err("ERR DB index is out of range")
     assert r("SELECT", "x") == err("ERR value is not an integer or out of range")
 
 
@@ -393,7 +409,7 @@ def test_command_introspection(r: Server) -> None:
     assert info.startswith(
         b"*2\r\n*10\r\n$3\r\nget\r\n:2\r\n*2\r\n+readonly\r\n+fast\r\n:1\r\n:1\r\n:1\r\n"
     )
-    assert info.endswith(b"*-1\r\n")
+    assert info.endswith(b"*0\r\n$-1\r\n")  # a null bulk for the unknown command, as Redis
     docs = r("COMMAND", "DOCS", "set")
     assert docs.startswith(b"*2\r\n$3\r\nset\r\n*8\r\n$7\r\nsummary\r\n")
     assert r("COMMAND").startswith(b"*%d\r\n" % count)
@@ -410,6 +426,6 @@ def test_error_replies_are_counted(r: Server) -> None:
     r("GET")
     r("nosuch")
     r("INCR", "x")
-    r("SELECT", "1")
-    assert r.commands.errors == 3  # arity, unknown command, SELECT 1
+    r("SELECT", "16")
+    assert r.commands.errors == 3  # arity, unknown command, SELECT 16
     assert r.commands.processed == 2

@@ -280,3 +280,28 @@ def test_encoders_byte_exact() -> None:
     assert encode_bulk(None) == b"$-1\r\n"
     assert encode_array([b"a", None]) == b"*2\r\n$1\r\na\r\n$-1\r\n"
     assert encode_command("GET", b"k", 1) == b"*3\r\n$3\r\nGET\r\n$1\r\nk\r\n$1\r\n1\r\n"
+
+
+def test_word_count_is_not_the_limit_bytes_are() -> None:
+    """Redis accepts any count up to INT_MAX; a command is bounded by its bytes."""
+    words = [b"MSET"] + [b"k"] * 1_200_000
+    parser = RequestParser()
+    assert parser.commands(encode_command(*words)) == [words]
+    with pytest.raises(RespProtocolError, match="invalid multibulk length"):
+        RequestParser().commands(b"*3000000000\r\n")
+
+
+def test_a_half_received_command_is_bounded_by_max_query() -> None:
+    parser = RequestParser(max_query=1000)
+    wire = encode_command(b"SET", b"k", b"x" * 600, b"y" * 600)
+    parser.feed(wire[:700])
+    assert parser.next_command() is None
+    assert parser.held > 600  # the arguments parsed so far
+    parser.feed(wire[700:1100])
+    with pytest.raises(RespProtocolError, match="client query buffer limit reached"):
+        parser.next_command()
+    small = RequestParser(max_query=1000)
+    for i in range(0, len(wire) - 400, 50):  # under the limit, fed in pieces: fine
+        small.feed(encode_command(b"SET", b"k", b"x" * 300)[i : i + 50])
+    assert small.next_command() == [b"SET", b"k", b"x" * 300]
+    assert small.held == 0

@@ -209,7 +209,7 @@ def flatten_sets(got: object, value: object) -> object:
 def hello_map(proto: int, ident: int = 1) -> dict[object, object]:
     return {
         b"server": b"redis",
-        b"version": b"7.0.0",
+        b"version": b"7.0.15",
         b"proto": proto,
         b"id": ident,
         b"mode": b"standalone",
@@ -226,7 +226,7 @@ WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
 def test_hello_3_switches_and_answers_a_map(r: Server) -> None:
     reply = r("HELLO", "3")
     assert reply == (
-        b"%7\r\n$6\r\nserver\r\n$5\r\nredis\r\n$7\r\nversion\r\n$5\r\n7.0.0\r\n"
+        b"%7\r\n$6\r\nserver\r\n$5\r\nredis\r\n$7\r\nversion\r\n$6\r\n7.0.15\r\n"
         b"$5\r\nproto\r\n:3\r\n$2\r\nid\r\n:1\r\n$4\r\nmode\r\n$10\r\nstandalone\r\n"
         b"$4\r\nrole\r\n$6\r\nmaster\r\n$7\r\nmodules\r\n*0\r\n"
     )
