@@ -7,7 +7,6 @@ import http.client
 import json
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -25,10 +24,10 @@ from reactor.loop import Reactor
 from reactor.protocol import PeerKey
 from reactor.testing import FakeClock, run_until
 from tests.conftest import has_ipv6
+from tests.externals import needs, program
 from tests.helpers import client, read_until_eof, recv_some
 
-CURL = shutil.which("curl")
-needs_curl = pytest.mark.skipif(CURL is None, reason="curl is not installed (CI installs it)")
+needs_curl = needs("curl", "curl")
 
 CHUNK = 64 * 1024
 
@@ -81,9 +80,8 @@ def threaded() -> Iterator[tuple[ReactorThread, Server]]:
 
 
 def curl(*args: str) -> subprocess.CompletedProcess[bytes]:
-    assert CURL is not None
     return subprocess.run(
-        [CURL, "--silent", "--show-error", "--max-time", "20", *args],
+        [program("curl", "curl"), "--silent", "--show-error", "--max-time", "20", *args],
         capture_output=True,
         timeout=30,
         check=True,
@@ -124,7 +122,7 @@ def test_curl_post_with_expect_continue(threaded: tuple[ReactorThread, Server]) 
     body = os.urandom(200_000)
     out = subprocess.run(
         [
-            CURL or "curl",
+            program("curl", "curl"),
             "--silent",
             "--show-error",
             "--max-time",
@@ -151,7 +149,7 @@ def test_curl_chunked_upload(threaded: tuple[ReactorThread, Server]) -> None:
     body = b"chunked upload " * 5000
     out = subprocess.run(
         [
-            CURL or "curl",
+            program("curl", "curl"),
             "--silent",
             "--show-error",
             "--max-time",
