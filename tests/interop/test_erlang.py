@@ -28,9 +28,8 @@ from tests.externals import needs, program
 
 ERL = Path(__file__).parent / "erl"
 
-# the escripts use the crypto application, packaged apart from the runtime
-ERLANG = ("escript", "erlang-base erlang-crypto")
-pytestmark = needs(*ERLANG)
+# the escripts use the crypto application, which Debian packages apart from the runtime
+pytestmark = needs("escript", "erlang-base erlang-crypto")
 
 
 class Escript:
@@ -38,7 +37,7 @@ class Escript:
 
     def __init__(self, name: str, *args: object) -> None:
         self.proc = subprocess.Popen(
-            [program(*ERLANG), str(ERL / name), *map(str, args)],
+            [program("escript", "erlang-base erlang-crypto"), str(ERL / name), *map(str, args)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
