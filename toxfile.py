@@ -39,7 +39,7 @@ everywhere the tests run; until then its environment runs where it is found.
 
 _PY_FACTOR = re.compile(r"py(\d)(\d+)")
 _RELEASE = re.compile(r"(\d+)\.(\d+)\.(\d+)(?:(a|b|rc)(\d+))?")
-_LEVELS = {"a": 0, "b": 1, "rc": 2, None: 3}  # a final release sorts after its candidates
+_LEVELS = {"a": 0, "b": 1, "rc": 2, None: 3}
 _PROBE = "import sys; print('%d.%d' % sys.version_info[:2])"
 
 
@@ -61,8 +61,8 @@ def pyenv_versions_dir(environ: Mapping[str, str]) -> Path:
 
 
 def _pyenv_candidates(versions: Path, version: str) -> Iterator[Path]:
-    """``versions/X.Y.*/bin/pythonX.Y``, newest first; other builds (``3.13.0t``, venvs) are
-    ignored."""
+    """``versions/X.Y.*/bin/pythonX.Y``, newest final release first, then pre-releases; other
+    builds (``3.13.0t``, virtualenvs) are ignored."""
     try:
         names = [entry.name for entry in versions.iterdir()]
     except OSError:  # no pyenv here
@@ -71,7 +71,8 @@ def _pyenv_candidates(versions: Path, version: str) -> Iterator[Path]:
     for name in names:
         match = _RELEASE.fullmatch(name)
         if match and f"{match[1]}.{match[2]}" == version:
-            key = (int(match[3]), _LEVELS[match[4]], int(match[5] or 0))
+            # a final release first, then the newest candidate (3.14.0rc1 before any 3.14.0)
+            key = (match[4] is None, int(match[3]), _LEVELS[match[4]], int(match[5] or 0))
             releases.append((key, name))
     for _, name in sorted(releases, reverse=True):
         yield versions / name / "bin" / f"python{version}"
