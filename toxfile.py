@@ -4,8 +4,9 @@ tox looks for ``python3.12`` on PATH.  With pyenv, PATH holds only the shims,
 and a shim runs only the versions ``pyenv global`` (or ``pyenv local``) selects:
 the others are installed but invisible, and tox would skip their environments
 as missing.  This plugin looks on PATH first and then in pyenv's versions folder
-(``$PYENV_ROOT/versions``, by default ``~/.pyenv/versions``), and pins each
-``pyXY`` environment to the interpreter it found.  A supported version found
+(``$PYENV_ROOT/versions``, by default ``~/.pyenv/versions``), and hands what
+it found to tox as interpreters to try first (what ``tox --discover`` does), so
+each ``pyXY`` environment gets its version.  A supported version found
 nowhere fails its environment with a message saying where it looked and how to
 install it; only the versions not yet in ``REQUIRED`` (3.14) may be skipped.
 
@@ -155,7 +156,6 @@ def discover(env_name: str, environ: Mapping[str, str]) -> Discovery | None:
 # Defined only where tox is installed: the test suite imports the functions above
 # in environments that have no tox.
 try:
-    from tox.config.loader.memory import MemoryLoader
     from tox.config.sets import EnvConfigSet
     from tox.plugin import impl
     from tox.session.state import State
@@ -186,11 +186,15 @@ else:
 
     @impl
     def tox_add_env_config(env_conf: EnvConfigSet, state: State) -> None:
-        """Pin a ``pyXY`` environment to the interpreter found, or record why it cannot run."""
+        """Have tox try the interpreter found first (``--discover``), or record why the
+        environment cannot run.  (Setting ``base_python`` to the path instead would clash
+        with the ``pyXY`` name in older tox 4 releases: 4.15 rejects it.)"""
         found = discover(env_conf.name, os.environ)
         if found is None:
             return
         if found.found is not None:
-            env_conf.loaders.insert(0, MemoryLoader(base_python=[str(found.found)]))
+            discover_first: list[str] = state.conf.options.discover
+            if str(found.found) not in discover_first:
+                discover_first.append(str(found.found))
         elif found.required:
             _missing[env_conf.name] = found.missing_message()
