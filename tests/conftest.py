@@ -6,7 +6,6 @@ were not installed, and so left tests out.
 
 from __future__ import annotations
 
-import os
 import socket
 from collections.abc import Iterator
 
@@ -56,7 +55,7 @@ def has_ipv6() -> bool:
 # bounded number of examples so the suite stays fast on every Python.
 settings.register_profile("selreactor", deadline=None, max_examples=200)
 settings.register_profile("ci", deadline=None, max_examples=200, derandomize=True)
-settings.load_profile("ci" if os.environ.get("CI") else "selreactor")
+settings.load_profile("ci" if in_ci() else "selreactor")
 
 
 # -- external programs ------------------------------------------------------------------
