@@ -4,7 +4,7 @@ The escripts in ``erl/`` are the Erlang side; each takes its ports as
 arguments, bounds every wait, and halts itself after 20 s at worst.  The
 reactor runs in this process and is stepped until the escript exits, so
 there is never a thread or a sleep to synchronise.  The tests skip when
-``escript`` is not installed.
+``escript`` is not installed (tests/externals.py).
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import argparse
 import contextlib
 import hashlib
 import os
-import shutil
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,23 +24,20 @@ from reactor.framing import FramedHandler, make_framer
 from reactor.loop import Reactor
 from reactor.protocol import BaseHandler, PeerKey, Transport
 from reactor.testing import StepTimeout, run_until
+from tests.externals import needs, program
 
-ESCRIPT = shutil.which("escript")
 ERL = Path(__file__).parent / "erl"
 
-pytestmark = pytest.mark.skipif(
-    ESCRIPT is None,
-    reason="escript not found: install Erlang/OTP to run the gen_tcp interop tests",
-)
+# the escripts use the crypto application, which Debian packages apart from the runtime
+pytestmark = needs("escript", "erlang-base erlang-crypto")
 
 
 class Escript:
     """An escript child whose stdout is read without blocking the reactor."""
 
     def __init__(self, name: str, *args: object) -> None:
-        assert ESCRIPT is not None
         self.proc = subprocess.Popen(
-            [ESCRIPT, str(ERL / name), *map(str, args)],
+            [program("escript", "erlang-base erlang-crypto"), str(ERL / name), *map(str, args)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

@@ -1,6 +1,6 @@
 """The benchmark's C load generator: it builds, it counts, it catches corruption.
 
-Skipped without a C compiler.  Each run is about one second against a tiny
+Needs gcc (tests/externals.py).  Each run is about one second against a tiny
 echo server in a thread; nothing here asserts on timing.
 """
 
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import selectors
-import shutil
 import socket
 import subprocess
 import threading
@@ -16,13 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.externals import needs, program
+
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE = ROOT / "bench" / "loadgen.c"
-CC = shutil.which("gcc") or shutil.which("cc")
-
-pytestmark = pytest.mark.skipif(
-    CC is None or not SOURCE.exists(), reason="needs a C compiler and bench/loadgen.c"
-)
+pytestmark = needs("gcc", "gcc")
 
 
 class EchoThread(threading.Thread):
@@ -83,9 +80,10 @@ class EchoThread(threading.Thread):
 
 @pytest.fixture(scope="module")
 def loadgen(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    assert CC is not None
     out = tmp_path_factory.mktemp("bench") / "loadgen"
-    subprocess.run([CC, "-O2", "-o", str(out), str(SOURCE)], check=True, timeout=120)
+    subprocess.run(
+        [program("gcc", "gcc"), "-O2", "-o", str(out), str(SOURCE)], check=True, timeout=120
+    )
     return out
 
 

@@ -7,7 +7,6 @@ import http.client
 import json
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -25,10 +24,10 @@ from reactor.loop import Reactor
 from reactor.protocol import PeerKey
 from reactor.testing import FakeClock, run_until
 from tests.conftest import has_ipv6
+from tests.externals import needs, program
 from tests.helpers import client, read_until_eof, recv_some
 
-CURL = shutil.which("curl")
-needs_curl = pytest.mark.skipif(CURL is None, reason="curl is not installed (CI installs it)")
+needs_curl = needs("curl", "curl")
 
 CHUNK = 64 * 1024
 
@@ -81,9 +80,8 @@ def threaded() -> Iterator[tuple[ReactorThread, Server]]:
 
 
 def curl(*args: str) -> subprocess.CompletedProcess[bytes]:
-    assert CURL is not None
     return subprocess.run(
-        [CURL, "--silent", "--show-error", "--max-time", "20", *args],
+        [program("curl", "curl"), "--silent", "--show-error", "--max-time", "20", *args],
         capture_output=True,
         timeout=30,
         check=True,
@@ -124,7 +122,7 @@ def test_curl_post_with_expect_continue(threaded: tuple[ReactorThread, Server]) 
     body = os.urandom(200_000)
     out = subprocess.run(
         [
-            CURL or "curl",
+            program("curl", "curl"),
             "--silent",
             "--show-error",
             "--max-time",
@@ -151,7 +149,7 @@ def test_curl_chunked_upload(threaded: tuple[ReactorThread, Server]) -> None:
     body = b"chunked upload " * 5000
     out = subprocess.run(
         [
-            CURL or "curl",
+            program("curl", "curl"),
             "--silent",
             "--show-error",
             "--max-time",
@@ -532,20 +530,16 @@ def test_slow_body_gets_408_then_close(fake: tuple[Reactor, FakeClock, Server]) 
     run_until(reactor, lambda: not server.listener.connections)
 
 
-SLOWHTTPTEST = shutil.which("slowhttptest")
-
-
 def test_slowhttptest_slow_body_connections_are_closed(
     reactor: Reactor, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    if SLOWHTTPTEST is None:
-        pytest.skip("slowhttptest is not installed (Debian package slowhttptest)")
+    slowhttptest = program("slowhttptest", "slowhttptest")
     server = Server(reactor, HTTPConfig(body_timeout=1.0, body_min_rate=500.0))
     report = tmp_path / "slow"
     # 5 connections announcing 4 KiB bodies and sending a few bytes a second;
     # slowhttptest stops as soon as none is left open (or after -l seconds).
     command = [
-        SLOWHTTPTEST,
+        slowhttptest,
         *("-B", "-c", "5", "-r", "5", "-i", "1", "-s", "4096", "-x", "4", "-l", "10"),
         *("-p", "2", "-g", "-o", str(report)),
         *("-u", f"http://127.0.0.1:{server.port}/echo"),

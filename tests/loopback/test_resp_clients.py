@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ import redis.connection
 
 from protocols.resp.server import RespService
 from reactor.embedding import ReactorThread
+from tests.externals import needs, program, unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
@@ -235,14 +235,20 @@ def test_redis_py_asyncio(
 
 # -- redis-cli ------------------------------------------------------------------
 
-REDIS_CLI = shutil.which("redis-cli")
-needs_cli = pytest.mark.skipif(REDIS_CLI is None, reason="redis-cli (Debian redis-tools) absent")
+needs_cli = needs("redis-cli", "redis-tools")
 
 
 def cli(port: int, *words: str, options: tuple[str, ...] = ()) -> str:
-    assert REDIS_CLI is not None
     done = subprocess.run(
-        [REDIS_CLI, "-h", "127.0.0.1", "-p", str(port), *options, *words],
+        [
+            program("redis-cli", "redis-tools"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            *options,
+            *words,
+        ],
         capture_output=True,
         text=True,
         timeout=20,
@@ -285,9 +291,12 @@ def test_redis_cli(server: tuple[ReactorThread, RespService, int]) -> None:
 
 def cli_speaks_resp3() -> bool:
     """Whether the installed redis-cli has ``-3`` (redis-cli 6 and later)."""
-    assert REDIS_CLI is not None
     done = subprocess.run(
-        [REDIS_CLI, "--help"], capture_output=True, text=True, timeout=20, check=False
+        [program("redis-cli", "redis-tools"), "--help"],
+        capture_output=True,
+        text=True,
+        timeout=20,
+        check=False,
     )
     return any(line.split()[:1] == ["-3"] for line in (done.stdout + done.stderr).splitlines())
 
@@ -295,7 +304,7 @@ def cli_speaks_resp3() -> bool:
 @needs_cli
 def test_redis_cli_resp3(server: tuple[ReactorThread, RespService, int]) -> None:
     if not cli_speaks_resp3():
-        pytest.skip("this redis-cli has no -3 (RESP3) option")
+        unavailable("redis-cli 6 or later (for its -3, RESP3)", "redis-tools")
     _, _, port = server
 
     def cli3(*words: str) -> str:
@@ -328,9 +337,8 @@ def test_redis_cli_resp3(server: tuple[ReactorThread, RespService, int]) -> None
 @needs_cli
 def test_redis_cli_from_stdin_pipe(server: tuple[ReactorThread, RespService, int]) -> None:
     _, _, port = server
-    assert REDIS_CLI is not None
     done = subprocess.run(
-        [REDIS_CLI, "-p", str(port)],
+        [program("redis-cli", "redis-tools"), "-p", str(port)],
         input="SET k v\nGET k\nDEL k\nEXISTS k\n",
         capture_output=True,
         text=True,
@@ -342,13 +350,10 @@ def test_redis_cli_from_stdin_pipe(server: tuple[ReactorThread, RespService, int
 
 # -- the CLI with redis-benchmark ---------------------------------------------------
 
-REDIS_BENCHMARK = shutil.which("redis-benchmark")
-
 
 @pytest.mark.slow
-@pytest.mark.skipif(REDIS_BENCHMARK is None, reason="redis-benchmark (redis-tools) absent")
+@needs("redis-benchmark", "redis-tools")
 def test_cli_serve_resp_under_redis_benchmark() -> None:
-    assert REDIS_BENCHMARK is not None
     proc = subprocess.Popen(
         [sys.executable, "-m", "reactor", "serve", "protocols.resp:plugin", "--port", "0",
          "--log-level", "DEBUG"],
@@ -366,8 +371,8 @@ def test_cli_serve_resp_under_redis_benchmark() -> None:
                 port = int(match.group(1))
         assert port, "the server never said where it listens"
         done = subprocess.run(
-            [REDIS_BENCHMARK, "-p", str(port), "-t", "ping,set,get", "-P", "16", "-n", "5000",
-             "-c", "10", "-q"],
+            [program("redis-benchmark", "redis-tools"), "-p", str(port), "-t", "ping,set,get",
+             "-P", "16", "-n", "5000", "-c", "10", "-q"],
             capture_output=True,
             text=True,
             timeout=60,
