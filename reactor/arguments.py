@@ -154,6 +154,14 @@ class CommandParser(argparse.ArgumentParser):
             return self.plugin_group.add_argument(*args, **kwargs)
         return super().add_argument(*args, **kwargs)
 
+    def add_mutually_exclusive_group(
+        self, *, required: bool = False
+    ) -> argparse._MutuallyExclusiveGroup:
+        """A mutually exclusive group, inside the plugin's group if one is open."""
+        if self.plugin_group is not None:
+            return self.plugin_group.add_mutually_exclusive_group(required=required)
+        return super().add_mutually_exclusive_group(required=required)
+
 
 def _add_log_level(parser: argparse.ArgumentParser, default: str | None) -> None:
     parser.add_argument(

@@ -15,10 +15,14 @@ A second signal stops at once.  Where it listens (the port chosen for
 ``--port 0`` included) is always written to standard error, as
 ``serving NAME on HOST:PORT``, whatever ``--log-level`` says.
 
+``connect`` prints every byte the peer sends, in order, and exits 0 when the
+peer closes (see :mod:`reactor.netcat`); Ctrl-C ends it at once (status 130).
+
 A bad option is a one-line usage error naming it, with exit status 2; a
 failure at run time (the port is taken, the peer refused) is a one-line
 error with status 1.  ``--log-level DEBUG`` adds the traceback of a plugin
-that failed.
+that failed.  Put the plugin's name before its options: the name decides
+which options exist.
 """
 
 from __future__ import annotations
@@ -60,7 +64,6 @@ def build_parser(name: str | None = None, plugin: Plugin | None = None) -> argpa
 
 def _fail(parser: argparse.ArgumentParser, message: str) -> NoReturn:
     parser.error(message)
-    raise AssertionError("unreachable: error() exits")  # pragma: no cover - for mypy
 
 
 def _describe(exc: BaseException) -> str:
@@ -85,6 +88,9 @@ def _main(args_list: list[str]) -> int:
     # -h has to wait for them).  Second pass: everything, strictly.
     finder, finder_serve = build_parsers(finding=True)
     first, _ = finder.parse_known_args(args_list)
+    logging.basicConfig(
+        level=first.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     name: str | None = getattr(first, "name", None)
     plugin = None
     if first.command == "serve":
@@ -99,9 +105,6 @@ def _main(args_list: list[str]) -> int:
         log.debug("plugin %s failed to add its options", name, exc_info=exc)
         _fail(finder_serve, f"plugin {name!r} cannot add its options: {_describe(exc)}")
     args = parser.parse_args(args_list)
-    logging.basicConfig(
-        level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     if args.command == "list":
         return _list()
     if args.command == "connect":

@@ -19,8 +19,10 @@ class Shouter:
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         """Two options of its own."""
-        parser.add_argument("--shout", action="store_true", help="say it loudly")
         parser.add_argument("--volume", type=int, default=3, help="how loudly")
+        either = parser.add_mutually_exclusive_group()
+        either.add_argument("--shout", action="store_true", help="say it loudly")
+        either.add_argument("--whisper", action="store_true", help="say it softly")
 
     def make_factory(self, loop: EventLoop, options: argparse.Namespace) -> Factory:
         """The echo plugin's factory."""

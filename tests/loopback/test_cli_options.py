@@ -55,7 +55,11 @@ def assert_one_line_error(out: subprocess.CompletedProcess[str], *words: str) ->
     [
         ("packet", "packet options:", ["--packet", "--max-size"]),
         ("http", "http options:", ["--app", "--max-body"]),
-        (f"{PLUGINS}:shouter", f"{PLUGINS}:shouter options:", ["--shout", "--volume"]),
+        (
+            f"{PLUGINS}:shouter",
+            f"{PLUGINS}:shouter options:",
+            ["--shout", "--whisper", "--volume"],
+        ),
     ],
 )
 def test_serve_name_help_lists_the_plugin_options_under_its_title(
