@@ -105,11 +105,15 @@ def _positive_seconds(text: str) -> float:
     return value
 
 
+def _host(text: str) -> str:
+    """A host, where an IPv6 address may come in brackets as people write it."""
+    return text[1:-1] if text.startswith("[") and text.endswith("]") else text
+
+
 def _status_address(text: str) -> tuple[str, int]:
     """``[HOST:]PORT``, with an IPv6 host in brackets: ``[::1]:8080``."""
     host, _, port = text.rpartition(":")
-    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
-    return host or "127.0.0.1", _port_type(0)(port)
+    return _host(host) or "127.0.0.1", _port_type(0)(port)
 
 
 def _packet(text: str) -> object:
@@ -184,7 +188,9 @@ def _add_serve_options(parser: argparse.ArgumentParser, finding: bool) -> None:
         metavar="NAME",
         help="plugin name (see `reactor list`) or module:attribute; put it before its options",
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address or Unix socket path")
+    parser.add_argument(
+        "--host", type=_host, default="127.0.0.1", help="address or Unix socket path"
+    )
     parser.add_argument(
         "--port",
         type=_port_type(0),
@@ -270,10 +276,16 @@ def build_parsers(
     if plugin is not None and name is not None:
         _add_plugin_options(serve, name, plugin)
     sub.add_parser("list", help="list the protocol plugins found")
-    connect = sub.add_parser("connect", help="connect like netcat: stdin to peer, peer to stdout")
+    connect = sub.add_parser(
+        "connect",
+        help="connect like netcat: stdin to peer, peer to stdout",
+        description="Standard input goes to the peer, and its end is a half-close; every "
+        "byte the peer sends is printed, in order.  Exits 0 when the peer closes, 1 if the "
+        "connection fails or is reset, 130 on Ctrl-C.",
+    )
     _add_log_level(connect, None)
-    connect.add_argument("host")
-    connect.add_argument("port", type=_port_type(1))
+    connect.add_argument("host", type=_host, help="address or name (IPv6: ::1 or [::1])")
+    connect.add_argument("port", type=_port_type(1), help="1-65535")
     connect.add_argument(
         "--timeout", type=_positive_seconds, default=10.0, help="connect timeout (s)"
     )

@@ -160,6 +160,8 @@ def test_ports_at_the_ends_of_the_range_are_accepted() -> None:
     assert parser.parse_args(["serve", "echo", "--port", "65535"]).port == 65535
     assert parser.parse_args(["serve", "echo", "--port", "0"]).port == 0
     assert parser.parse_args(["connect", "::1", "65535"]).port == 65535
+    assert parser.parse_args(["connect", "[::1]", "1"]).host == "::1"
+    assert parser.parse_args(["serve", "echo", "--host", "[::1]"]).host == "::1"
     status = parser.parse_args(["serve", "echo", "--status", "[::1]:8080"]).status
     assert status == ("::1", 8080)
     assert parser.parse_args(["serve", "echo", "--status", "8080"]).status == ("127.0.0.1", 8080)
