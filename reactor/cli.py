@@ -4,127 +4,123 @@
 
     reactor serve echo                      # 127.0.0.1:5678, as gen_tcp's example
     reactor serve echo --port 7 --max-connections 1000 --idle-timeout 60
+    reactor serve packet -h                 # the standard options and the plugin's own
     reactor list
     reactor connect 127.0.0.1 5678          # stdin to the peer, the peer to stdout
 
 ``serve`` logs each connection's peer key as it comes and goes, and stops
 gracefully on SIGINT or SIGTERM: it stops accepting, lets every connection
 flush and close, and aborts what is left after ``--drain-timeout`` seconds.
-A second signal stops at once.
+A second signal stops at once.  Where it listens (the port chosen for
+``--port 0`` included) is always written to standard error, as
+``serving NAME on HOST:PORT``, whatever ``--log-level`` says.
+
+``connect`` prints every byte the peer sends, in order, and exits 0 when the
+peer closes (see :mod:`reactor.netcat`); Ctrl-C ends it at once (status 130).
+
+A bad option is a one-line usage error naming it, with exit status 2; a
+failure at run time (the port is taken, the peer refused) is a one-line
+error with status 1.  ``--log-level DEBUG`` adds the traceback of a plugin
+that failed.  Put the plugin's name before its options: the name decides
+which options exist.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
-import threading
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from reactor import plugins
-from reactor.framing import DEFAULT_MAX_SIZE, LineBridge, parse_packet
+from reactor.arguments import DEFAULT_PORT, ParserExit, build_parsers, format_address
+from reactor.framing import LineBridge
 from reactor.listener import Overload
 from reactor.loop import Reactor
-from reactor.protocol import BaseHandler, PeerKey, Plugin
+from reactor.netcat import NetcatHandler
+from reactor.protocol import PeerKey, Plugin
 
 if TYPE_CHECKING:
     from reactor.connector import Connector
     from reactor.listener import Listener
-    from reactor.protocol import Transport
 
-__all__ = ["build_parser", "main"]
+__all__ = ["DEFAULT_PORT", "build_parser", "format_address", "main"]
 
 log = logging.getLogger("reactor.cli")
 
-DEFAULT_PORT = 5678
+
+def build_parser(name: str | None = None, plugin: Plugin | None = None) -> argparse.ArgumentParser:
+    """The argument parser of the ``reactor`` command.
+
+    With ``plugin`` (loaded as ``name``), ``reactor serve`` also takes the
+    plugin's options, listed under their own title in its help.  A plugin
+    option that clashes with a standard one raises :class:`argparse.ArgumentError`.
+    """
+    return build_parsers(name, plugin)[0]
 
 
-def _add_log_level(parser: argparse.ArgumentParser, default: str | None) -> None:
-    parser.add_argument(
-        "--log-level",
-        default=default if default is not None else argparse.SUPPRESS,
-        help="DEBUG, INFO, WARNING or ERROR (default INFO)",
-    )
+def _fail(parser: argparse.ArgumentParser, message: str) -> NoReturn:
+    parser.error(message)
 
 
-def _add_serve_options(parser: argparse.ArgumentParser) -> None:
-    _add_log_level(parser, None)
-    parser.add_argument("name", help="plugin name (see `reactor list`) or module:attribute")
-    parser.add_argument("--host", default="127.0.0.1", help="address or Unix socket path")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (0: any free)")
-    parser.add_argument("--backlog", type=int, default=511, help="kernel accept queue length")
-    parser.add_argument("--max-connections", type=int, help="connections served at once")
-    parser.add_argument("--max-per-peer", type=int, help="connections from one peer address")
-    parser.add_argument(
-        "--overload",
-        choices=[o.value for o in Overload],
-        help="at --max-connections: pause accepting (default) or refuse with a message",
-    )
-    parser.add_argument("--idle-timeout", type=float, help="close after N s without I/O")
-    parser.add_argument("--write-timeout", type=float, help="abort a peer that does not drain")
-    parser.add_argument("--reuse-port", action="store_true", help="SO_REUSEPORT")
-    parser.add_argument("--dual-stack", action="store_true", help="IPv6 socket taking IPv4 too")
-    parser.add_argument(
-        "--drain-timeout", type=float, default=10.0, help="graceful shutdown deadline (s)"
-    )
-    parser.add_argument(
-        "--status",
-        metavar="[HOST:]PORT",
-        help="also serve a live status page of the connection table (the 'status' plugin)",
-    )
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the ``reactor`` command (without plugin options)."""
-    parser = argparse.ArgumentParser(
-        prog="reactor", description="selreactor: a selectors-based TCP reactor"
-    )
-    _add_log_level(parser, "INFO")
-    sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="serve a protocol plugin")
-    _add_serve_options(serve)
-    sub.add_parser("list", help="list the protocol plugins found")
-    connect = sub.add_parser("connect", help="connect like netcat: stdin to peer, peer to stdout")
-    _add_log_level(connect, None)
-    connect.add_argument("host")
-    connect.add_argument("port", type=int)
-    connect.add_argument("--timeout", type=float, default=10.0, help="connect timeout (s)")
-    connect.add_argument(
-        "--packet",
-        type=parse_packet,
-        help="gen_tcp framing (1, 2, 4, line, raw): one frame per input line, one line per reply",
-    )
-    connect.add_argument("--max-size", type=int, default=DEFAULT_MAX_SIZE, help="with --packet")
-    return parser
+def _describe(exc: BaseException) -> str:
+    """An exception as one line."""
+    text = " ".join(str(exc).split())
+    if isinstance(exc, OSError):
+        return text or type(exc).__name__
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``reactor`` command; returns the exit status."""
+    """Run the ``reactor`` command; returns the exit status (2 for a usage error)."""
     args_list = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
-    args, _ = parser.parse_known_args(args_list)
+    try:
+        return _main(args_list)
+    except ParserExit as exc:
+        return exc.status
+
+
+def _main(args_list: list[str]) -> int:
+    # First pass: which plugin, if any (its options are not known yet, and
+    # -h has to wait for them).  Second pass: everything, strictly.
+    finder, finder_serve = build_parsers(finding=True)
+    first, _ = finder.parse_known_args(args_list)
     logging.basicConfig(
-        level=args.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        level=first.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    name: str | None = getattr(first, "name", None)
+    plugin = None
+    if first.command == "serve":
+        if name is None and not first.help:
+            known = ", ".join(sorted(plugins.available())) or "none installed"
+            _fail(finder_serve, f"the following arguments are required: NAME (plugins: {known})")
+        if name is not None:
+            plugin = _load_plugin(finder_serve, name)
+    try:
+        parser, serve_parser = build_parsers(name, plugin)
+    except Exception as exc:  # a plugin is foreign code: any failure is one line
+        log.debug("plugin %s failed to add its options", name, exc_info=exc)
+        _fail(finder_serve, f"plugin {name!r} cannot add its options: {_describe(exc)}")
+    args = parser.parse_args(args_list)
     if args.command == "list":
         return _list()
     if args.command == "connect":
-        args = parser.parse_args(args_list)
         return _connect(args)
+    assert plugin is not None and name is not None
+    return _serve(serve_parser, name, plugin, args)
+
+
+def _load_plugin(parser: argparse.ArgumentParser, name: str) -> Plugin:
     try:
-        plugin = plugins.load(args.name)
+        return plugins.load(name)
     except plugins.PluginNotFound as exc:
-        print(f"reactor: {exc}", file=sys.stderr)
-        return 2
-    serve = argparse.ArgumentParser(prog=f"reactor serve {args.name}")
-    serve.set_defaults(log_level=args.log_level)
-    _add_serve_options(serve)
-    plugin.add_arguments(serve)
-    serve_args = serve.parse_args(args_list[args_list.index("serve") + 1 :])
-    return _serve(plugin, serve_args)
+        _fail(parser, str(exc))
+    except Exception as exc:  # a plugin is foreign code: any failure is one line
+        log.debug("plugin %s failed to load", name, exc_info=exc)
+        _fail(parser, f"cannot load plugin {name!r}: {_describe(exc)}")
 
 
 def _list() -> int:
@@ -137,22 +133,58 @@ def _list() -> int:
         try:
             description = getattr(found[name].load(), "description", "")
         except Exception as exc:  # noqa: BLE001  a broken plugin is listed, not fatal
-            description = f"(failed to load: {exc})"
+            description = f"(failed to load: {_describe(exc)})"
         print(f"{name:<{width}}  {description}  [{found[name].value}]")
     return 0
 
 
-def _serve(plugin: Plugin, args: argparse.Namespace) -> int:
+def _announce(message: str, *args: object) -> None:
+    """An INFO line that is printed even when the log level hides INFO."""
+    if log.isEnabledFor(logging.INFO):
+        log.info(message, *args)
+    else:
+        print("reactor: " + message % args, file=sys.stderr, flush=True)
+
+
+def _error(message: str) -> None:
+    print(f"reactor: {message}", file=sys.stderr, flush=True)
+
+
+def _serve(
+    parser: argparse.ArgumentParser, name: str, plugin: Plugin, args: argparse.Namespace
+) -> int:
     if logging.getLogger().getEffectiveLevel() <= logging.INFO:
         # connections coming and going are routine (debug) in the library,
         # but they are what a person watching `reactor serve` wants to see
         logging.getLogger("reactor.listener").setLevel(logging.DEBUG)
     reactor = Reactor()
-    factory = plugin.make_factory(reactor, args)
+    try:
+        return _serve_on(reactor, parser, name, plugin, args)
+    finally:
+        reactor.close()
+
+
+def _serve_on(
+    reactor: Reactor,
+    parser: argparse.ArgumentParser,
+    name: str,
+    plugin: Plugin,
+    args: argparse.Namespace,
+) -> int:
+    try:
+        factory = plugin.make_factory(reactor, args)
+    except OSError as exc:  # a file or a resource the plugin needs: a run-time failure
+        log.debug("plugin %s failed to start", name, exc_info=exc)
+        _error(f"plugin {name!r} cannot start: {_describe(exc)}")
+        return 1
+    except Exception as exc:  # a plugin is foreign code: any failure is one line
+        log.debug("plugin %s failed to start", name, exc_info=exc)
+        _fail(parser, f"plugin {name!r} cannot start: {_describe(exc)}")
     refuse_message: bytes | None = getattr(plugin, "refuse_message", None)
     overload = args.overload or (
         Overload.REFUSE.value if refuse_message is not None else Overload.PAUSE.value
     )
+    where = format_address(args.host, args.port)
     try:
         listener = reactor.listen(
             factory,
@@ -169,41 +201,33 @@ def _serve(plugin: Plugin, args: argparse.Namespace) -> int:
             dual_stack=args.dual_stack,
         )
     except OSError as exc:
-        print(f"reactor: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
-        reactor.close()
+        _error(f"cannot listen on {where}: {_describe(exc)}")
         return 1
+    except (ValueError, TypeError, OverflowError) as exc:
+        _fail(parser, f"cannot listen on {where}: {_describe(exc)}")
     listeners = [listener]
     if args.status:
         try:
             listeners.append(_serve_status(reactor, args.status))
         except (OSError, ValueError, plugins.PluginNotFound) as exc:
-            print(
-                f"reactor: cannot serve the status page on {args.status}: {exc}", file=sys.stderr
-            )
-            reactor.close()
+            status_where = format_address(*args.status)
+            _error(f"cannot serve the status page on {status_where}: {_describe(exc)}")
             return 1
     _stop_on_signals(reactor, listeners, args.drain_timeout)
-    log.info("serving %s on %s:%s", args.name, listener.host, listener.port)
-    try:
-        reactor.run()
-    finally:
-        reactor.close()
+    _announce("serving %s on %s", name, format_address(listener.host, listener.port))
+    reactor.run()
     log.info("stopped")
     return 0
 
 
-def _serve_status(reactor: Reactor, where: str) -> Listener:
-    """Serve the ``status`` plugin on ``[HOST:]PORT`` in the same reactor."""
-    host, _, port = where.rpartition(":")
+def _serve_status(reactor: Reactor, where: PeerKey) -> Listener:
+    """Serve the ``status`` plugin on ``(host, port)`` in the same reactor."""
+    host, port = where
     status = plugins.load("status")
     parser = argparse.ArgumentParser(prog="reactor serve --status")
     status.add_arguments(parser)
-    listener = reactor.listen(
-        status.make_factory(reactor, parser.parse_args([])),
-        host.strip("[]") or "127.0.0.1",
-        int(port),
-    )
-    log.info("status page on http://%s:%s/", listener.host, listener.port)
+    listener = reactor.listen(status.make_factory(reactor, parser.parse_args([])), host, port)
+    _announce("status page on http://%s/", format_address(listener.host, listener.port))
     return listener
 
 
@@ -225,89 +249,59 @@ def _stop_on_signals(reactor: Reactor, listeners: list[Listener], drain_timeout:
         reactor.add_signal_handler(signum, on_signal, signum)
 
 
-class _NetcatHandler(BaseHandler):
-    """The peer's bytes to stdout; closing ends the command."""
-
-    __slots__ = ("bridge", "can_write", "exc", "lost")
-
-    def __init__(self) -> None:
-        self.can_write = threading.Event()
-        self.can_write.set()
-        self.lost = False
-        self.exc: Exception | None = None
-        self.bridge: LineBridge | None = None  # --packet
-
-    def data_received(self, data: bytes) -> None:
-        sys.stdout.buffer.write(data if self.bridge is None else self.bridge.output(data))
-        sys.stdout.buffer.flush()
-
-    def eof_received(self) -> bool:
-        return True  # keep sending stdin until it ends, like nc -N
-
-    def pause_writing(self) -> None:
-        self.can_write.clear()
-
-    def resume_writing(self) -> None:
-        self.can_write.set()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.transport = None
-        self.lost = True
-        self.exc = exc
-        self.can_write.set()
-
-
-def _pump_stdin(reactor: Reactor, transport: Transport, handler: _NetcatHandler) -> None:
-    """Read stdin in a thread (regular files cannot be polled) and hand it to the loop."""
-    stdin = sys.stdin.buffer
-    while not handler.lost:
-        handler.can_write.wait()
-        chunk = stdin.read1(65536) if hasattr(stdin, "read1") else stdin.read(65536)
-        if not chunk:
-            break
-        if handler.bridge is not None:
-            chunk = handler.bridge.input(chunk)
-        reactor.call_soon_threadsafe(transport.write, chunk)
-    if handler.bridge is not None:
-        reactor.call_soon_threadsafe(transport.write, handler.bridge.end_of_input())
-    reactor.call_soon_threadsafe(transport.write_eof)
-
-
 def _connect(args: argparse.Namespace) -> int:
     reactor = Reactor()
-    handler = _NetcatHandler()
-    if args.packet is not None:
-        handler.bridge = LineBridge(args.packet, args.max_size)
+    try:
+        return _connect_on(reactor, args)
+    finally:
+        reactor.close()
 
-    def factory(peer: PeerKey) -> _NetcatHandler:
+
+def _connect_on(reactor: Reactor, args: argparse.Namespace) -> int:
+    where = format_address(args.host, args.port)
+    bridge = LineBridge(args.packet, args.max_size) if args.packet is not None else None
+    interrupted = False
+    handler = NetcatHandler(reactor, sys.stdout.buffer, bridge=bridge, on_lost=reactor.stop)
+
+    def factory(peer: PeerKey) -> NetcatHandler:
         return handler
-
-    connector = reactor.connect(factory, args.host, args.port, timeout=args.timeout)
 
     def connected(c: Connector) -> None:
         if c.transport is None:
             reactor.stop()
-            return
-        if handler.bridge is not None:
-            c.transport.set_framer(handler.bridge.framer)
-        threading.Thread(
-            target=_pump_stdin, args=(reactor, c.transport, handler), daemon=True
-        ).start()
+        elif bridge is not None:
+            c.transport.set_framer(bridge.framer)
 
-    connector.add_done_callback(connected)
-    reactor.add_signal_handler(signal.SIGINT, reactor.stop)
+    def on_sigint() -> None:
+        nonlocal interrupted
+        interrupted = True
+        reactor.stop()
+
+    reactor.add_signal_handler(signal.SIGINT, on_sigint)  # before the peer can see us
     try:
-        while not handler.lost and not (connector.done() and connector.transport is None):
-            reactor.run_once()
-    finally:
-        reactor.close()
-    if connector.error is not None:
-        print(
-            f"reactor: connect to {args.host}:{args.port} failed: {connector.error}",
-            file=sys.stderr,
-        )
+        connector = reactor.connect(factory, args.host, args.port, timeout=args.timeout)
+    except (OSError, ValueError, OverflowError) as exc:
+        _error(f"cannot connect to {where}: {_describe(exc)}")
         return 1
-    if handler.exc is not None:
-        print(f"reactor: connection lost: {handler.exc}", file=sys.stderr)
+    connector.add_done_callback(connected)
+    # run() until stop(): the connection's end, a failed connect or Ctrl-C;
+    # stop() is all it takes, whatever run_once() would do after it
+    reactor.run()
+    connector.cancel()
+    if interrupted:
+        return 130  # the shell's status for a command ended by SIGINT
+    if connector.error is not None:
+        _error(f"connect to {where} failed: {_describe(connector.error)}")
+        return 1
+    if handler.output_error is not None:
+        # nobody reads standard output (`| head`): leave quietly, and keep the
+        # interpreter's final flush of sys.stdout from failing again at exit
+        log.debug("standard output closed: %s", handler.output_error)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return 1
+    if handler.exc is not None and not handler.peer_closed:
+        _error(f"connection to {where} lost: {_describe(handler.exc)}")
         return 1
     return 0

@@ -34,8 +34,17 @@ def available() -> dict[str, EntryPoint]:
     return {ep.name: ep for ep in entry_points(group=GROUP)}
 
 
+def _not_found(name: str, why: str = "") -> PluginNotFound:
+    known = ", ".join(sorted(available())) or "none installed"
+    return PluginNotFound(f"no plugin {name!r}{why} (available: {known})")
+
+
 def load(name: str) -> Plugin:
-    """The plugin object named ``name`` (an entry-point name or ``module:attr``)."""
+    """The plugin object named ``name`` (an entry-point name or ``module:attr``).
+
+    :class:`PluginNotFound` says, in one line, which plugins are available.
+    A plugin that is found but fails to import raises what its import raised.
+    """
     found = available().get(name)
     if found is not None:
         return cast("Plugin", found.load())
@@ -44,15 +53,17 @@ def load(name: str) -> Plugin:
     elif name.isidentifier():
         module_name, attr = f"protocols.{name}", "plugin"
     else:
-        raise PluginNotFound(name)
+        raise _not_found(name)
+    if not module_name or not all(part.isidentifier() for part in module_name.split(".")):
+        raise _not_found(name)
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
-        if exc.name is not None and module_name.startswith(exc.name):
-            known = ", ".join(sorted(available())) or "none installed"
-            raise PluginNotFound(f"no plugin {name!r} (known: {known})") from None
+        # the module itself is missing, not one that it imports
+        if exc.name is not None and (module_name + ".").startswith(exc.name + "."):
+            raise _not_found(name) from None
         raise
     try:
-        return cast("Plugin", getattr(module, attr))
+        return cast("Plugin", getattr(module, attr or "plugin"))
     except AttributeError:
-        raise PluginNotFound(f"{module_name} has no attribute {attr!r}") from None
+        raise _not_found(name, f": {module_name} has no attribute {attr!r}") from None
