@@ -22,6 +22,7 @@ import enum
 import errno
 import logging
 import os
+import selectors
 import socket
 from typing import TYPE_CHECKING, TypedDict
 
@@ -38,9 +39,8 @@ if TYPE_CHECKING:
 
     from typing_extensions import Unpack
 
-    from reactor.loop import Reactor
-    from reactor.protocol import Factory
-    from reactor.timers import TimerHandle
+    from reactor.protocol import Factory, TimerHandle
+    from reactor.seam import ServingHost
 
 __all__ = ["ConnectOptions", "ConnectState", "Connector", "connect"]
 
@@ -105,7 +105,7 @@ class Connector:
 
     def __init__(
         self,
-        reactor: Reactor,
+        reactor: ServingHost,
         factory: Factory,
         host: str,
         port: int,
@@ -221,24 +221,26 @@ class Connector:
         if err == 0:
             self._connected()
         elif err in (errno.EINPROGRESS, errno.EAGAIN, errno.EWOULDBLOCK):
-            self.reactor._selector.register(sock.fileno(), 2, self)
+            self.reactor.selector.register(sock.fileno(), selectors.EVENT_WRITE, self)
         else:
             self._end(ConnectState.FAILED, OSError(err, os.strerror(err)))
 
-    def _write_ready(self) -> None:
+    def on_writable(self) -> None:
+        """The handshake ended: connected, or failed with ``SO_ERROR``."""
         sock = self._sock
         assert sock is not None
-        self.reactor._selector.unregister(sock.fileno())
+        self.reactor.selector.unregister(sock.fileno())
         err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
         if err:
             self._end(ConnectState.FAILED, OSError(err, os.strerror(err)))
         else:
             self._connected()
 
-    def _read_ready(self) -> None:  # pragma: no cover - registered for writing only
-        pass
+    def on_readable(self) -> None:  # pragma: no cover - registered for writing only
+        """Never registered for reading."""
 
-    def _fail(self, exc: BaseException) -> None:
+    def on_error(self, exc: BaseException) -> None:
+        """The handshake's check raised ``exc``: the attempt failed."""
         if not isinstance(exc, Exception):
             raise exc
         self._end(ConnectState.FAILED, exc)
@@ -295,8 +297,8 @@ class Connector:
         sock = self._sock
         if sock is not None:
             self._sock = None
-            if sock.fileno() in self.reactor._selector.get_map():
-                self.reactor._selector.unregister(sock.fileno())
+            if sock.fileno() in self.reactor.selector.get_map():
+                self.reactor.selector.unregister(sock.fileno())
             sock.close()
         if error is not None:
             log.debug("connect to %s:%s failed: %s", self.host, self.port, error)
@@ -311,7 +313,7 @@ class Connector:
 
 
 def connect(
-    reactor: Reactor, factory: Factory, host: str, port: int, **options: Unpack[ConnectOptions]
+    reactor: ServingHost, factory: Factory, host: str, port: int, **options: Unpack[ConnectOptions]
 ) -> Connector:
     """Connect to ``host:port`` without blocking; ``factory(peer_key)`` makes the handler.
 

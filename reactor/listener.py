@@ -25,6 +25,7 @@ import enum
 import errno
 import logging
 import os
+import selectors
 import socket
 import stat
 from typing import TYPE_CHECKING, TypedDict
@@ -40,9 +41,8 @@ from reactor.transport import (
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from reactor.loop import Reactor
-    from reactor.protocol import Factory, PeerKey
-    from reactor.timers import TimerHandle
+    from reactor.protocol import Factory, PeerKey, TimerHandle
+    from reactor.seam import LiveConnection, ServingHost
 
 __all__ = ["Listener", "ListenerOptions", "Overload", "bind_socket"]
 
@@ -161,7 +161,7 @@ class Listener:
 
     def __init__(
         self,
-        reactor: Reactor,
+        reactor: ServingHost,
         factory: Factory,
         host: str | None = "127.0.0.1",
         port: int = 5678,
@@ -277,12 +277,13 @@ class Listener:
         if want == self._registered:
             return
         if want:
-            self.reactor._selector.register(self._sock.fileno(), 1, self)
+            self.reactor.selector.register(self._sock.fileno(), selectors.EVENT_READ, self)
         else:
-            self.reactor._selector.unregister(self._sock.fileno())
+            self.reactor.selector.unregister(self._sock.fileno())
         self._registered = want
 
-    def _read_ready(self) -> None:
+    def on_readable(self) -> None:
+        """Accept a batch of at most ``accept_batch`` peers."""
         # socket.accept() converts family and type to enums for every peer;
         # the listener knows both, so it wraps the raw descriptor itself.
         accept = self._sock._accept  # type: ignore[attr-defined]
@@ -304,10 +305,11 @@ class Listener:
             if self._full or not self._registered:
                 return
 
-    def _write_ready(self) -> None:  # pragma: no cover - never registered for writing
-        pass
+    def on_writable(self) -> None:  # pragma: no cover - never registered for writing
+        """Never registered for writing."""
 
-    def _fail(self, exc: BaseException) -> None:
+    def on_error(self, exc: BaseException) -> None:
+        """Accepting raised ``exc``: report it; the listener carries on."""
         self.reactor.call_exception_handler(
             {"message": "accept failed", "exception": exc, "listener": self}
         )
@@ -373,8 +375,9 @@ class Listener:
                 pass
         sock.close()
 
-    def _release(self, conn: Connection) -> None:
-        """A connection is gone: free its slot, maybe resume accepting."""
+    def release(self, conn: LiveConnection) -> None:
+        """A connection of this listener was reaped: free its slot, maybe
+        resume accepting (the :class:`~reactor.seam.ConnectionOwner` seam)."""
         if self.connections.get(conn.peer) is conn:
             del self.connections[conn.peer]
         host = conn.peer[0]

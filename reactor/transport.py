@@ -2,7 +2,7 @@
 
 Theory of operation.
 
-*Reading.*  The loop calls :meth:`Connection._read_ready` when the socket is
+*Reading.*  The loop calls :meth:`Connection.on_readable` when the socket is
 readable.  It does one ``recv`` of at most ``read_size`` bytes (the fairness
 bound: one busy peer gets one read per loop turn), stamps the turn's time as
 the last activity and hands the bytes to the handler.  ``recv`` returning
@@ -41,10 +41,10 @@ own read, where the loop's dispatch already contains its failures.
 
 *Closing.*  ``close()`` stops reading and closes once the queue drains;
 ``abort()`` drops the queue.  Either way the connection is only *marked*; the
-loop reaps it at the end of the turn (:meth:`Connection._finish`), which closes
+loop reaps it at the end of the turn (:meth:`Connection.on_reap`), which closes
 the socket, leaves the tables and calls ``connection_lost`` exactly once.  The
 exception kept for ``connection_lost`` is stripped of its traceback once it
-has been logged: its frames (the dispatch, ``_write_ready``) hold the
+has been logged: its frames (the dispatch, ``on_writable``) hold the
 connection and its write queue, and that cycle would keep a reset peer's
 unsent output, possibly hundreds of megabytes, alive until the garbage
 collector happened to run.
@@ -70,16 +70,17 @@ import itertools
 import logging
 import selectors
 import socket
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from reactor.options import check_timeout, check_water_marks
 from reactor.protocol import ActiveMode, Decoder, Handler, PeerKey, ProtocolError
+from reactor.seam import ConnectionOwner
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
-    from reactor.loop import Reactor
-    from reactor.timers import TimerHandle
+    from reactor.protocol import TimerHandle
+    from reactor.seam import ConnectionHost
 
 __all__ = [
     "DEFAULT_HIGH_WATER",
@@ -144,12 +145,6 @@ class WriteTimeout(TimeoutError):
     """The peer did not drain the write buffer within the write timeout."""
 
 
-class ConnectionOwner(Protocol):
-    """What a connection tells when it is gone (a listener or a connector)."""
-
-    def _release(self, conn: Connection) -> None: ...
-
-
 def normalise_address(family: int, address: object, conn_id: int = 0) -> PeerKey:
     """Turn a socket address into a table key ``(host, port)``.
 
@@ -188,7 +183,6 @@ class Connection:
         "_fd",
         "_framer",
         "_high",
-        "_idle_due",
         "_idle_timeout",
         "_local",
         "_loop",
@@ -211,13 +205,14 @@ class Connection:
         "bytes_out",
         "created",
         "id",
+        "idle_due",
         "last_activity",
         "peer",
     )
 
     def __init__(
         self,
-        loop: Reactor,
+        loop: ConnectionHost,
         sock: socket.socket,
         handler: Handler,
         peer: PeerKey | None = None,
@@ -246,7 +241,7 @@ class Connection:
         # A listener bound to one address passes it (one shared tuple); other
         # connections ask the socket when first asked, or at the latest on close.
         self._local = local
-        self.created = self.last_activity = loop._now
+        self.created = self.last_activity = loop.now
         self.bytes_in = 0
         self.bytes_out = 0
         self._owner = owner
@@ -275,25 +270,25 @@ class Connection:
         self._write_timeout = write_timeout
         self._write_timer: TimerHandle | None = None
         self._idle_timeout = idle_timeout
-        self._idle_due: float | None = None  # the live entry in loop._deadlines
+        self.idle_due: float | None = None  # owned by loop.deadlines
         self._protocol: Handler = handler
         # None: bytes go straight to the handler (no bound method kept per
         # connection); else the framed / active-mode delivery.
         self._data_received: Callable[[bytes], object] | None = None
         self._events = EVENT_READ
-        loop._selector.register(self._fd, EVENT_READ, self)
-        loop._connections[self.id] = self
+        loop.selector.register(self._fd, EVENT_READ, self)
+        loop.add_connection(self)
         if idle_timeout is not None:
-            loop._deadlines.arm(self.created + idle_timeout, self)
+            loop.deadlines.arm(self.created + idle_timeout, self)
         try:
             handler.connection_made(self)
         except Exception as exc:  # noqa: BLE001  contained: this connection only
-            self._fail(exc)
+            self.on_error(exc)
 
     # -- figures -----------------------------------------------------------------
 
     @property
-    def loop(self) -> Reactor:
+    def loop(self) -> ConnectionHost:
         """The reactor this connection runs on."""
         return self._loop
 
@@ -467,7 +462,7 @@ class Connection:
         try:
             self._deliver_pending()
         except Exception as exc:  # noqa: BLE001  contained: this connection only
-            self._fail(exc)
+            self.on_error(exc)
             return
         if self._active and not self._pending and self._state is State.OPEN:
             self._set_reading(True)
@@ -493,7 +488,7 @@ class Connection:
         try:
             return hook()
         except Exception as exc:  # noqa: BLE001  contained: this connection only
-            self._fail(exc, name)
+            self.on_error(exc, name)
             return None
 
     # -- reading -----------------------------------------------------------------
@@ -512,7 +507,8 @@ class Connection:
         self._reading = on
         self._update_events()
 
-    def _read_ready(self) -> None:
+    def on_readable(self) -> None:
+        """The loop saw the socket readable: one ``recv``, one delivery."""
         if not self._events & EVENT_READ:  # paused or closed earlier this turn
             return
         try:
@@ -521,7 +517,7 @@ class Connection:
             return
         if data:
             self.bytes_in += len(data)
-            self.last_activity = self._loop._now
+            self.last_activity = self._loop.now
             deliver = self._data_received
             if deliver is None:
                 self._protocol.data_received(data)
@@ -556,7 +552,7 @@ class Connection:
                 return
             if sent:
                 self.bytes_out += sent
-                self.last_activity = self._loop._now
+                self.last_activity = self._loop.now
                 if sent == len(data):
                     return
             elif not data:
@@ -590,7 +586,7 @@ class Connection:
         buf.append(data)
         self._wsize += len(data)
         if was_empty:
-            self._write_progress = self._loop._now
+            self._write_progress = self._loop.now
             self._update_events()
             if self._write_timeout is not None and self._write_timer is None:
                 self._write_timer = self._loop.call_at(
@@ -603,7 +599,8 @@ class Connection:
             self._writing_paused = True
             self._call_hook("pause_writing")
 
-    def _write_ready(self) -> None:
+    def on_writable(self) -> None:
+        """The loop saw the socket writable: flush what the queue holds."""
         buf = self._wbuf
         if not buf:
             self._update_events()
@@ -617,7 +614,7 @@ class Connection:
             return
         self._wsize -= sent
         self.bytes_out += sent
-        self.last_activity = self._write_progress = self._loop._now
+        self.last_activity = self._write_progress = self._loop.now
         while sent:
             chunk = buf[0]
             size = len(chunk)
@@ -700,7 +697,7 @@ class Connection:
         log.debug("connection %s lost: %s", self.peer, exc)
         self._abort(exc)
 
-    def _fail(self, exc: BaseException, hook: str = "") -> None:
+    def on_error(self, exc: BaseException, hook: str = "") -> None:
         """The loop caught ``exc`` from this connection's I/O or handler
         (``hook``: from that optional handler hook)."""
         if not isinstance(exc, Exception):
@@ -774,7 +771,7 @@ class Connection:
     def _idle(self) -> bool:
         if self._wbuf or self._pending:
             return False
-        if self.bytes_in and self._loop._now - self.last_activity < DRAIN_QUIET:
+        if self.bytes_in and self._loop.now - self.last_activity < DRAIN_QUIET:
             return False  # the peer may be in the middle of a stream
         buffered = getattr(self._framer, "buffered", None)
         if buffered is not None and buffered():
@@ -820,23 +817,21 @@ class Connection:
         try:
             self._check_input_end()
         except Exception as exc:  # noqa: BLE001  contained: this connection only
-            self._fail(exc)
+            self.on_error(exc)
 
     def _schedule_finish(self) -> None:
         if not self._events & _REAPING:
-            if self._events:
-                # the socket is closed at the end of this turn, which takes it
-                # out of epoll: no epoll_ctl needed on the fast path
-                self._loop._unregister_closing(self._fd)
+            # the socket is closed at the end of this turn, which takes it
+            # out of epoll: no epoll_ctl needed on the fast path
+            self._loop.reap(self, self._fd if self._events else -1)
             self._events = _REAPING
-            self._loop._closing.append(self)
 
-    def _finish(self) -> None:
+    def on_reap(self) -> None:
         """Reap: close the socket, leave the tables, call connection_lost once."""
         if self._state is State.CLOSED:
             return
         self._state = State.CLOSED
-        self._loop._deadlines.forget(self)
+        self._loop.deadlines.forget(self)
         if self._write_timer is not None:
             self._write_timer.cancel()
             self._write_timer = None
@@ -845,9 +840,8 @@ class Connection:
         if self._local is None:
             _ = self.local  # fixed for life: keep it for connection_lost and the logs
         self._sock.close()
-        self._loop._connections.pop(self.id, None)
         if self._owner is not None:
-            self._owner._release(self)
+            self._owner.release(self)
         try:
             self._protocol.connection_lost(self._exc)
         except Exception as exc:  # noqa: BLE001  a handler bug must not stop the reap
@@ -866,7 +860,7 @@ class Connection:
             wanted |= EVENT_READ
         if wanted == events:
             return
-        selector = self._loop._selector
+        selector = self._loop.selector
         if not events:
             selector.register(self._fd, wanted, self)
         elif not wanted:
@@ -885,12 +879,12 @@ class Connection:
         """
         seconds = check_timeout("idle_timeout", seconds)
         self._idle_timeout = seconds
-        deadlines = self._loop._deadlines
+        deadlines = self._loop.deadlines
         deadlines.forget(self)
         if seconds is not None and self._state is not State.CLOSED:
             deadlines.arm(self.last_activity + seconds, self)
 
-    def _idle_fire(self) -> None:
+    def on_idle(self) -> None:
         """The idle deadline passed (called by the reactor's deadline queue)."""
         timeout = self._idle_timeout
         if timeout is None or self._state is State.CLOSED:
@@ -898,14 +892,14 @@ class Connection:
         now = self._loop.time()
         due = self.last_activity + timeout
         if now < due:  # there was activity: re-arm from the stamp
-            self._loop._deadlines.arm(due, self)
+            self._loop.deadlines.arm(due, self)
             return
         if hasattr(self._protocol, "timeout"):
             self._call_hook("timeout")
         else:
             self.close()
-        if self._state is State.OPEN and self._idle_due is None:
-            self._loop._deadlines.arm(now + timeout, self)
+        if self._state is State.OPEN and self.idle_due is None:
+            self._loop.deadlines.arm(now + timeout, self)
 
     def set_write_timeout(self, seconds: float | None) -> None:
         """Abort when queued output makes no progress for ``seconds``.
@@ -926,7 +920,7 @@ class Connection:
         if timeout is None or not self._wbuf or self._state is State.CLOSED:
             return
         due = self._write_progress + timeout
-        if self._loop._now < due:
+        if self._loop.now < due:
             self._write_timer = self._loop.call_at(due, self._write_check)
             return
         log.info("aborting %s: %d bytes not drained in %.3g s", self.peer, self._wsize, timeout)
