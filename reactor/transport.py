@@ -30,12 +30,14 @@ reactor's :class:`~reactor.timers.DeadlineQueue`, one small entry per
 connection rather than a timer handle, since every idle connection has one;
 the write timeout, armed only while output is stuck, is an ordinary timer.
 
-*Hooks.*  The optional hooks (``pause_writing``, ``resume_writing``,
-``passive``, ``eof_received``, ``timeout``) go through
-:meth:`Connection._call_hook`, which contains a failure to the connection the
-hook belongs to.  That matters because they can run inside *another*
-connection's callback: handler A writing to connection B may cross B's
-high-water mark, and B's ``pause_writing`` failing must abort B, not A.
+*Hooks.*  The hooks (``pause_writing``, ``resume_writing``, ``passive``,
+``eof_received``, ``timeout``, ``drain_requested``) are declared on
+:class:`~reactor.protocol.Handler` and called as methods, each guarded so
+that a failure is contained to the connection the hook belongs to (a
+handler that lacks an optional one gets its default).  That matters because
+they can run inside *another* connection's callback: handler A writing to
+connection B may cross B's high-water mark, and B's ``pause_writing``
+failing must abort B, not A.
 ``data_received`` is called bare, since it runs only from this connection's
 own read, where the loop's dispatch already contains its failures.
 
@@ -73,7 +75,7 @@ import socket
 from typing import TYPE_CHECKING
 
 from reactor.options import check_timeout, check_water_marks
-from reactor.protocol import ActiveMode, Decoder, Handler, PeerKey, ProtocolError
+from reactor.protocol import ActiveMode, Decoder, Handler, PeerKey, ProtocolError, missing_hook
 from reactor.seam import ConnectionOwner
 
 if TYPE_CHECKING:
@@ -473,23 +475,23 @@ class Connection:
         """gen_tcp's ``{tcp_passive, Socket}``: an active-N budget ran out."""
         if self._state is not State.OPEN:
             return
-        self._call_hook("passive")
+        protocol = self._protocol
+        try:
+            protocol.passive()
+        except Exception as exc:  # noqa: BLE001  contained: this connection only
+            self._hook_failed(protocol, exc, "passive")
 
-    def _call_hook(self, name: str) -> object:
-        """Call the handler's optional hook ``name`` (``None`` if it has none).
+    def _hook_failed(self, protocol: Handler, exc: Exception, name: str) -> bool:
+        """The hook ``name`` raised ``exc``: true if the handler just lacks it.
 
-        A hook that raises aborts this connection, whoever's callback it ran
+        A hook that fails aborts this connection, whoever's callback it ran
         in (handler A's write may cross B's high-water mark), and is logged
         with this connection's peer key; the caller carries on.
         """
-        hook = getattr(self._protocol, name, None)
-        if hook is None:
-            return None
-        try:
-            return hook()
-        except Exception as exc:  # noqa: BLE001  contained: this connection only
-            self.on_error(exc, name)
-            return None
+        if missing_hook(exc, protocol, name):
+            return True
+        self.on_error(exc, name)
+        return False
 
     # -- reading -----------------------------------------------------------------
 
@@ -529,7 +531,12 @@ class Connection:
     def _read_eof(self) -> None:
         self._eof_received = True
         self._update_events()
-        keep_open = self._call_hook("eof_received")
+        protocol = self._protocol
+        try:
+            keep_open = protocol.eof_received()
+        except Exception as exc:  # noqa: BLE001  contained: this connection only
+            keep_open = None
+            self._hook_failed(protocol, exc, "eof_received")
         if self._state is not State.OPEN:  # closed by the hook, or it failed
             return
         if not keep_open or self._eof_sent or self._drain is _Drain.CLOSE_AT_EOF:
@@ -597,7 +604,11 @@ class Connection:
     def _check_high_water(self) -> None:
         if self._wsize > self._high and not self._writing_paused:
             self._writing_paused = True
-            self._call_hook("pause_writing")
+            protocol = self._protocol
+            try:
+                protocol.pause_writing()
+            except Exception as exc:  # noqa: BLE001  contained: this connection only
+                self._hook_failed(protocol, exc, "pause_writing")
 
     def on_writable(self) -> None:
         """The loop saw the socket writable: flush what the queue holds."""
@@ -626,7 +637,11 @@ class Connection:
                 break
         if self._writing_paused and self._wsize <= self._low:
             self._writing_paused = False
-            self._call_hook("resume_writing")
+            protocol = self._protocol
+            try:
+                protocol.resume_writing()
+            except Exception as exc:  # noqa: BLE001  contained: this connection only
+                self._hook_failed(protocol, exc, "resume_writing")
             if self._wbuf is not buf:  # the hook failed or aborted: queue dropped
                 return
         if not buf:
@@ -725,10 +740,12 @@ class Connection:
         if self._state is not State.OPEN or self._drain is not _Drain.NONE:
             return
         self._drain = _Drain.REQUESTED
-        if getattr(self._protocol, "drain_requested", None) is None:
-            self.close_when_done()
-        else:
-            self._call_hook("drain_requested")
+        protocol = self._protocol
+        try:
+            protocol.drain_requested()
+        except Exception as exc:  # noqa: BLE001  contained: this connection only
+            if self._hook_failed(protocol, exc, "drain_requested"):
+                self.close_when_done()  # the default drain
 
     def is_draining(self) -> bool:
         """Whether a graceful drain started (:meth:`drain`, or the handler's own call)."""
@@ -894,10 +911,12 @@ class Connection:
         if now < due:  # there was activity: re-arm from the stamp
             self._loop.deadlines.arm(due, self)
             return
-        if hasattr(self._protocol, "timeout"):
-            self._call_hook("timeout")
-        else:
-            self.close()
+        protocol = self._protocol
+        try:
+            protocol.timeout()
+        except Exception as exc:  # noqa: BLE001  contained: this connection only
+            if self._hook_failed(protocol, exc, "timeout"):
+                self.close()  # the default
         if self._state is State.OPEN and self.idle_due is None:
             self._loop.deadlines.arm(now + timeout, self)
 
