@@ -26,13 +26,14 @@ import selectors
 import socket
 from typing import TYPE_CHECKING, TypedDict
 
-from reactor.options import check_count, check_port, check_timeout, check_water_marks
-from reactor.transport import (
+from reactor.options import (
     DEFAULT_HIGH_WATER,
     DEFAULT_READ_SIZE,
-    Connection,
-    normalise_address,
+    ConnectionOptions,
+    check_port,
+    check_timeout,
 )
+from reactor.transport import Connection, normalise_address
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -123,12 +124,10 @@ class Connector:
         if not unix:
             check_port(port, allow_zero=False)
         timeout = check_timeout("timeout", timeout)
-        idle_timeout = check_timeout("idle_timeout", idle_timeout)
-        write_timeout = check_timeout("write_timeout", write_timeout)
-        check_count("read_size", read_size, 1)
-        high_water, low_water = check_water_marks(
-            high_water, low_water, default_high=DEFAULT_HIGH_WATER
+        self.options = ConnectionOptions(
+            idle_timeout, write_timeout, read_size, high_water, low_water, nodelay, keepalive
         )
+        """The options of the connection (checked once, here)."""
         self.reactor = reactor
         self.factory = factory
         self.host = host
@@ -138,15 +137,6 @@ class Connector:
         """The connection, once connected."""
         self.error: Exception | None = None
         """Why the attempt failed (``TimeoutError`` at the deadline)."""
-        self._conn_options = {
-            "idle_timeout": idle_timeout,
-            "write_timeout": write_timeout,
-            "read_size": read_size,
-            "high_water": high_water,
-            "low_water": low_water,
-            "nodelay": nodelay,
-            "keepalive": keepalive,
-        }
         self._callbacks: list[Callable[[Connector], object]] = []
         self._sock: socket.socket | None = None
         self._timer: TimerHandle | None = None
@@ -271,7 +261,7 @@ class Connector:
                 sock,
                 handler,
                 None if sock.family == socket.AF_UNIX else key,
-                **self._conn_options,  # type: ignore[arg-type]
+                options=self.options,
             )
         except OSError as exc:  # reset before the options could be set
             self._end(ConnectState.FAILED, exc)

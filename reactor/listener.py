@@ -30,13 +30,15 @@ import socket
 import stat
 from typing import TYPE_CHECKING, TypedDict
 
-from reactor.options import check_count, check_delay, check_port, check_timeout, check_water_marks
-from reactor.transport import (
+from reactor.options import (
     DEFAULT_HIGH_WATER,
     DEFAULT_READ_SIZE,
-    Connection,
-    normalise_address,
+    ConnectionOptions,
+    check_count,
+    check_delay,
+    check_port,
 )
+from reactor.transport import Connection, normalise_address
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -187,29 +189,21 @@ class Listener:
             check_count("max_connections", max_connections, 1)
         if max_per_peer is not None:
             check_count("max_per_peer", max_per_peer, 1)
-        idle_timeout = check_timeout("idle_timeout", idle_timeout)
-        write_timeout = check_timeout("write_timeout", write_timeout)
-        check_count("accept_batch", accept_batch, 1)
-        check_count("read_size", read_size, 1)  # recv(0) would read as the peer's EOF
-        high_water, low_water = check_water_marks(
-            high_water, low_water, default_high=DEFAULT_HIGH_WATER
+        options = ConnectionOptions(
+            idle_timeout, write_timeout, read_size, high_water, low_water, nodelay, keepalive
         )
+        check_count("accept_batch", accept_batch, 1)
         self.reactor = reactor
         self.factory = factory
         self.max_connections = max_connections
         self.max_per_peer = max_per_peer
         self.overload = Overload(overload)
         self.refuse_message = refuse_message
-        self.idle_timeout = idle_timeout
-        self.write_timeout = write_timeout
+        self.options = options
+        """The options of every connection accepted (checked once, here)."""
+        self.idle_timeout = options.idle_timeout
+        self.write_timeout = options.write_timeout
         self.accept_batch = accept_batch
-        self._conn_options = {
-            "read_size": read_size,
-            "high_water": high_water,
-            "low_water": low_water,
-            "nodelay": nodelay,
-            "keepalive": keepalive,
-        }
         self.connections: dict[PeerKey, Connection] = {}
         """The table: peer key -> live connection."""
         # host -> (one shared copy of the host string, live connections from it)
@@ -344,11 +338,9 @@ class Listener:
             handler,
             None if family == socket.AF_UNIX else key,
             owner=self,
-            idle_timeout=self.idle_timeout,
-            write_timeout=self.write_timeout,
+            options=self.options,
             family=family,
             local=self._local,
-            **self._conn_options,  # type: ignore[arg-type]
         )
         self.accepted += 1
         self.connections[conn.peer] = conn

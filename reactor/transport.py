@@ -74,7 +74,14 @@ import selectors
 import socket
 from typing import TYPE_CHECKING
 
-from reactor.options import check_timeout, check_water_marks
+from reactor.options import (
+    DEFAULT_HIGH_WATER,
+    DEFAULT_LOW_WATER,
+    DEFAULT_READ_SIZE,
+    ConnectionOptions,
+    check_timeout,
+    check_water_marks,
+)
 from reactor.protocol import ActiveMode, Decoder, Handler, PeerKey, ProtocolError, missing_hook
 from reactor.seam import ConnectionOwner
 
@@ -90,6 +97,7 @@ __all__ = [
     "DEFAULT_READ_SIZE",
     "DRAIN_QUIET",
     "Connection",
+    "ConnectionOptions",
     "ConnectionOwner",
     "State",
     "WriteTimeout",
@@ -100,12 +108,6 @@ log = logging.getLogger(__name__)
 
 EVENT_READ = selectors.EVENT_READ
 EVENT_WRITE = selectors.EVENT_WRITE
-DEFAULT_READ_SIZE = 64 * 1024
-"""The most one ``recv`` takes per readiness event (the fairness bound)."""
-DEFAULT_HIGH_WATER = 64 * 1024
-"""Write-buffer size above which the handler gets ``pause_writing()``."""
-DEFAULT_LOW_WATER = 16 * 1024
-"""Write-buffer size below which a paused handler gets ``resume_writing()``."""
 DRAIN_QUIET = 1.0
 """Seconds without I/O after which a connection that has received data can be idle.
 
@@ -120,6 +122,7 @@ _TRY_AGAIN = (BlockingIOError, InterruptedError)
 # Not a selector event: "unregistered for good, reaping at the end of the turn".
 _REAPING = 4
 _ids = itertools.count(1)
+_DEFAULTS = ConnectionOptions()
 
 
 class State(enum.Enum):
@@ -220,13 +223,7 @@ class Connection:
         peer: PeerKey | None = None,
         *,
         owner: ConnectionOwner | None = None,
-        idle_timeout: float | None = None,
-        write_timeout: float | None = None,
-        read_size: int = DEFAULT_READ_SIZE,
-        high_water: int = DEFAULT_HIGH_WATER,
-        low_water: int | None = None,
-        nodelay: bool = True,
-        keepalive: bool = False,
+        options: ConnectionOptions = _DEFAULTS,
         family: int | None = None,
         local: PeerKey | None = None,
     ) -> None:
@@ -236,7 +233,7 @@ class Connection:
         self._fd = sock.fileno()
         if family is None:  # the property builds an IntEnum: listeners pass it in
             family = sock.family
-        _prepare_socket(sock, family, nodelay, keepalive)
+        _prepare_socket(sock, family, options.nodelay, options.keepalive)
         self.peer = (
             peer if peer is not None else normalise_address(family, sock.getpeername(), self.id)
         )
@@ -247,7 +244,7 @@ class Connection:
         self.bytes_in = 0
         self.bytes_out = 0
         self._owner = owner
-        self._read_size = read_size
+        self._read_size = options.read_size
         self._state = State.OPEN
         self._exc: Exception | None = None
         # Allocated when output first has to wait and dropped once it drains:
@@ -255,10 +252,10 @@ class Connection:
         self._wbuf: collections.deque[bytes | memoryview] | None = None
         self._wsize = 0
         self._writing_paused = False
-        # The listener or connector checked the options (reactor.options),
-        # once for all its connections: none of that work per accept.
-        self._high = high_water
-        self._low = high_water // 4 if low_water is None else low_water
+        # ConnectionOptions checked the values, once for all the connections
+        # of a listener or connector: none of that work per accept.
+        self._high = options.high_water
+        self._low = options.high_water // 4 if options.low_water is None else options.low_water
         self._reading = True
         self._eof_received = False
         self._eof_pending = False
@@ -269,9 +266,9 @@ class Connection:
         self._notify_passive = False
         self._pending: collections.deque[bytes] | None = None
         self._write_progress = 0.0
-        self._write_timeout = write_timeout
+        self._write_timeout = options.write_timeout
         self._write_timer: TimerHandle | None = None
-        self._idle_timeout = idle_timeout
+        idle_timeout = self._idle_timeout = options.idle_timeout
         self.idle_due: float | None = None  # owned by loop.deadlines
         self._protocol: Handler = handler
         # None: bytes go straight to the handler (no bound method kept per
