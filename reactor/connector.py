@@ -22,25 +22,26 @@ import enum
 import errno
 import logging
 import os
+import selectors
 import socket
 from typing import TYPE_CHECKING, TypedDict
 
-from reactor.options import check_count, check_port, check_timeout, check_water_marks
-from reactor.transport import (
+from reactor.options import (
     DEFAULT_HIGH_WATER,
     DEFAULT_READ_SIZE,
-    Connection,
-    normalise_address,
+    ConnectionOptions,
+    check_port,
+    check_timeout,
 )
+from reactor.transport import Connection, normalise_address
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from typing_extensions import Unpack
 
-    from reactor.loop import Reactor
-    from reactor.protocol import Factory
-    from reactor.timers import TimerHandle
+    from reactor.protocol import Factory, TimerHandle
+    from reactor.seam import ServingHost
 
 __all__ = ["ConnectOptions", "ConnectState", "Connector", "connect"]
 
@@ -105,7 +106,7 @@ class Connector:
 
     def __init__(
         self,
-        reactor: Reactor,
+        reactor: ServingHost,
         factory: Factory,
         host: str,
         port: int,
@@ -123,12 +124,10 @@ class Connector:
         if not unix:
             check_port(port, allow_zero=False)
         timeout = check_timeout("timeout", timeout)
-        idle_timeout = check_timeout("idle_timeout", idle_timeout)
-        write_timeout = check_timeout("write_timeout", write_timeout)
-        check_count("read_size", read_size, 1)
-        high_water, low_water = check_water_marks(
-            high_water, low_water, default_high=DEFAULT_HIGH_WATER
+        self.options = ConnectionOptions(
+            idle_timeout, write_timeout, read_size, high_water, low_water, nodelay, keepalive
         )
+        """The options of the connection (checked once, here)."""
         self.reactor = reactor
         self.factory = factory
         self.host = host
@@ -138,15 +137,6 @@ class Connector:
         """The connection, once connected."""
         self.error: Exception | None = None
         """Why the attempt failed (``TimeoutError`` at the deadline)."""
-        self._conn_options = {
-            "idle_timeout": idle_timeout,
-            "write_timeout": write_timeout,
-            "read_size": read_size,
-            "high_water": high_water,
-            "low_water": low_water,
-            "nodelay": nodelay,
-            "keepalive": keepalive,
-        }
         self._callbacks: list[Callable[[Connector], object]] = []
         self._sock: socket.socket | None = None
         self._timer: TimerHandle | None = None
@@ -221,24 +211,26 @@ class Connector:
         if err == 0:
             self._connected()
         elif err in (errno.EINPROGRESS, errno.EAGAIN, errno.EWOULDBLOCK):
-            self.reactor._selector.register(sock.fileno(), 2, self)
+            self.reactor.selector.register(sock.fileno(), selectors.EVENT_WRITE, self)
         else:
             self._end(ConnectState.FAILED, OSError(err, os.strerror(err)))
 
-    def _write_ready(self) -> None:
+    def on_writable(self) -> None:
+        """The handshake ended: connected, or failed with ``SO_ERROR``."""
         sock = self._sock
         assert sock is not None
-        self.reactor._selector.unregister(sock.fileno())
+        self.reactor.selector.unregister(sock.fileno())
         err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
         if err:
             self._end(ConnectState.FAILED, OSError(err, os.strerror(err)))
         else:
             self._connected()
 
-    def _read_ready(self) -> None:  # pragma: no cover - registered for writing only
-        pass
+    def on_readable(self) -> None:  # pragma: no cover - registered for writing only
+        """Never registered for reading."""
 
-    def _fail(self, exc: BaseException) -> None:
+    def on_error(self, exc: BaseException) -> None:
+        """The handshake's check raised ``exc``: the attempt failed."""
         if not isinstance(exc, Exception):
             raise exc
         self._end(ConnectState.FAILED, exc)
@@ -269,7 +261,7 @@ class Connector:
                 sock,
                 handler,
                 None if sock.family == socket.AF_UNIX else key,
-                **self._conn_options,  # type: ignore[arg-type]
+                options=self.options,
             )
         except OSError as exc:  # reset before the options could be set
             self._end(ConnectState.FAILED, exc)
@@ -295,8 +287,8 @@ class Connector:
         sock = self._sock
         if sock is not None:
             self._sock = None
-            if sock.fileno() in self.reactor._selector.get_map():
-                self.reactor._selector.unregister(sock.fileno())
+            if sock.fileno() in self.reactor.selector.get_map():
+                self.reactor.selector.unregister(sock.fileno())
             sock.close()
         if error is not None:
             log.debug("connect to %s:%s failed: %s", self.host, self.port, error)
@@ -311,7 +303,7 @@ class Connector:
 
 
 def connect(
-    reactor: Reactor, factory: Factory, host: str, port: int, **options: Unpack[ConnectOptions]
+    reactor: ServingHost, factory: Factory, host: str, port: int, **options: Unpack[ConnectOptions]
 ) -> Connector:
     """Connect to ``host:port`` without blocking; ``factory(peer_key)`` makes the handler.
 

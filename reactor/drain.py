@@ -26,8 +26,8 @@ from reactor.options import check_delay
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from reactor.loop import Reactor
-    from reactor.timers import TimerHandle
+    from reactor.protocol import TimerHandle
+    from reactor.seam import ServingHost
 
 __all__ = ["Drain"]
 
@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 class Drain:
     """One graceful drain of a whole reactor; made by ``Reactor.shutdown``."""
 
-    def __init__(self, reactor: Reactor, timeout: float) -> None:
+    def __init__(self, reactor: ServingHost, timeout: float) -> None:
         self.reactor = reactor
         self.timeout = check_delay("timeout", timeout)
         self._callbacks: list[Callable[[], object]] = []

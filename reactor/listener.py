@@ -25,24 +25,26 @@ import enum
 import errno
 import logging
 import os
+import selectors
 import socket
 import stat
 from typing import TYPE_CHECKING, TypedDict
 
-from reactor.options import check_count, check_delay, check_port, check_timeout, check_water_marks
-from reactor.transport import (
+from reactor.options import (
     DEFAULT_HIGH_WATER,
     DEFAULT_READ_SIZE,
-    Connection,
-    normalise_address,
+    ConnectionOptions,
+    check_count,
+    check_delay,
+    check_port,
 )
+from reactor.transport import Connection, normalise_address
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from reactor.loop import Reactor
-    from reactor.protocol import Factory, PeerKey
-    from reactor.timers import TimerHandle
+    from reactor.protocol import Factory, PeerKey, TimerHandle
+    from reactor.seam import LiveConnection, ServingHost
 
 __all__ = ["Listener", "ListenerOptions", "Overload", "bind_socket"]
 
@@ -161,7 +163,7 @@ class Listener:
 
     def __init__(
         self,
-        reactor: Reactor,
+        reactor: ServingHost,
         factory: Factory,
         host: str | None = "127.0.0.1",
         port: int = 5678,
@@ -187,29 +189,21 @@ class Listener:
             check_count("max_connections", max_connections, 1)
         if max_per_peer is not None:
             check_count("max_per_peer", max_per_peer, 1)
-        idle_timeout = check_timeout("idle_timeout", idle_timeout)
-        write_timeout = check_timeout("write_timeout", write_timeout)
-        check_count("accept_batch", accept_batch, 1)
-        check_count("read_size", read_size, 1)  # recv(0) would read as the peer's EOF
-        high_water, low_water = check_water_marks(
-            high_water, low_water, default_high=DEFAULT_HIGH_WATER
+        options = ConnectionOptions(
+            idle_timeout, write_timeout, read_size, high_water, low_water, nodelay, keepalive
         )
+        check_count("accept_batch", accept_batch, 1)
         self.reactor = reactor
         self.factory = factory
         self.max_connections = max_connections
         self.max_per_peer = max_per_peer
         self.overload = Overload(overload)
         self.refuse_message = refuse_message
-        self.idle_timeout = idle_timeout
-        self.write_timeout = write_timeout
+        self.options = options
+        """The options of every connection accepted (checked once, here)."""
+        self.idle_timeout = options.idle_timeout
+        self.write_timeout = options.write_timeout
         self.accept_batch = accept_batch
-        self._conn_options = {
-            "read_size": read_size,
-            "high_water": high_water,
-            "low_water": low_water,
-            "nodelay": nodelay,
-            "keepalive": keepalive,
-        }
         self.connections: dict[PeerKey, Connection] = {}
         """The table: peer key -> live connection."""
         # host -> (one shared copy of the host string, live connections from it)
@@ -277,12 +271,13 @@ class Listener:
         if want == self._registered:
             return
         if want:
-            self.reactor._selector.register(self._sock.fileno(), 1, self)
+            self.reactor.selector.register(self._sock.fileno(), selectors.EVENT_READ, self)
         else:
-            self.reactor._selector.unregister(self._sock.fileno())
+            self.reactor.selector.unregister(self._sock.fileno())
         self._registered = want
 
-    def _read_ready(self) -> None:
+    def on_readable(self) -> None:
+        """Accept a batch of at most ``accept_batch`` peers."""
         # socket.accept() converts family and type to enums for every peer;
         # the listener knows both, so it wraps the raw descriptor itself.
         accept = self._sock._accept  # type: ignore[attr-defined]
@@ -304,10 +299,11 @@ class Listener:
             if self._full or not self._registered:
                 return
 
-    def _write_ready(self) -> None:  # pragma: no cover - never registered for writing
-        pass
+    def on_writable(self) -> None:  # pragma: no cover - never registered for writing
+        """Never registered for writing."""
 
-    def _fail(self, exc: BaseException) -> None:
+    def on_error(self, exc: BaseException) -> None:
+        """Accepting raised ``exc``: report it; the listener carries on."""
         self.reactor.call_exception_handler(
             {"message": "accept failed", "exception": exc, "listener": self}
         )
@@ -342,11 +338,9 @@ class Listener:
             handler,
             None if family == socket.AF_UNIX else key,
             owner=self,
-            idle_timeout=self.idle_timeout,
-            write_timeout=self.write_timeout,
+            options=self.options,
             family=family,
             local=self._local,
-            **self._conn_options,  # type: ignore[arg-type]
         )
         self.accepted += 1
         self.connections[conn.peer] = conn
@@ -373,8 +367,9 @@ class Listener:
                 pass
         sock.close()
 
-    def _release(self, conn: Connection) -> None:
-        """A connection is gone: free its slot, maybe resume accepting."""
+    def release(self, conn: LiveConnection) -> None:
+        """A connection of this listener was reaped: free its slot, maybe
+        resume accepting (the :class:`~reactor.seam.ConnectionOwner` seam)."""
         if self.connections.get(conn.peer) is conn:
             del self.connections[conn.peer]
         host = conn.peer[0]

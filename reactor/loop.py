@@ -20,26 +20,16 @@ byte is already on its way.  The same socketpair is the ``signal.set_wakeup_fd``
 target, so a signal's number arrives as a byte and its handler runs as a
 normal callback, never inside the interrupted code.
 
-The wake-up protocol (libuv's coalesced ``uv_async_send`` is the model).  A
-``pending`` flag says "a byte is in the pipe"; ``_Waker.wake()`` sets it and
-writes the byte as one step under a lock, and the loop drains the pipe and
-clears the flag as one step under the same lock.  So the flag is never true
-with an empty pipe (which would swallow every later wake-up), and at most one
-wake-up byte is in the pipe at any time.  A callback appended before the
-loop clears the flag still runs in the current turn, because step 4 counts
-the ready callbacks only after the dispatch of step 3.  The lock is
-re-entrant, so a Python signal handler may call ``call_soon_threadsafe``
-even while it interrupts the loop's own drain.
+The wake-up protocol is :mod:`reactor.waker`'s; what the loop offers the
+transports, listeners and connectors it drives is :mod:`reactor.seam`.
 """
 
 from __future__ import annotations
 
 import collections
-import contextlib
 import logging
 import selectors
 import signal
-import socket
 import sys
 import threading
 import time
@@ -47,18 +37,19 @@ import types
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Protocol, TypeAlias, cast
 
+from reactor.connector import ConnectOptions, Connector, connect
+from reactor.drain import Drain
+from reactor.listener import Listener, ListenerOptions
 from reactor.poller import READ_BITS, WRITE_BITS, EpollSelector
 from reactor.poller import available as poller_available
+from reactor.seam import Closable, LiveConnection, Watcher
 from reactor.timers import DeadlineQueue, Handle, TimerHandle, TimerQueue
+from reactor.waker import FdWatcher, Waker
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from reactor.connector import ConnectOptions, Connector
-    from reactor.drain import Drain
-    from reactor.listener import Listener, ListenerOptions
     from reactor.protocol import Factory
-    from reactor.transport import Connection
 
 __all__ = ["ExceptionHandler", "FileLike", "Reactor", "Watcher"]
 
@@ -85,104 +76,11 @@ ExceptionHandler: TypeAlias = Callable[["Reactor", dict[str, object]], object]
 """``handler(reactor, context)``; ``context`` has ``message`` and maybe ``exception``."""
 
 
-class Watcher(Protocol):
-    """What the selector's ``data`` holds: an object the loop dispatches to."""
-
-    def _read_ready(self) -> None: ...
-
-    def _write_ready(self) -> None: ...
-
-    def _fail(self, exc: BaseException) -> None: ...
-
-
 def _fileno(fileobj: FileLike) -> int:
     fd = fileobj if isinstance(fileobj, int) else fileobj.fileno()
     if fd < 0:
         raise ValueError(f"invalid file descriptor {fd}")
     return fd
-
-
-class _FdWatcher:
-    """The callbacks added with ``add_reader``/``add_writer`` for one descriptor."""
-
-    __slots__ = ("fd", "reactor", "reader", "writer")
-
-    def __init__(self, reactor: Reactor, fd: int) -> None:
-        self.reactor = reactor
-        self.fd = fd
-        self.reader: Handle | None = None
-        self.writer: Handle | None = None
-
-    def _read_ready(self) -> None:
-        if self.reader is not None:
-            self.reader.run()
-
-    def _write_ready(self) -> None:
-        if self.writer is not None:
-            self.writer.run()
-
-    def _fail(self, exc: BaseException) -> None:
-        self.reactor.call_exception_handler(
-            {"message": f"callback for fd {self.fd} failed", "exception": exc}
-        )
-
-    def events(self) -> int:
-        return (EVENT_READ if self.reader else 0) | (EVENT_WRITE if self.writer else 0)
-
-
-class _Waker:
-    """The self-pipe: thread-safe wake-ups and signal numbers arrive here."""
-
-    __slots__ = ("_lock", "pending", "reactor", "rsock", "writes", "wsock")
-
-    def __init__(self, reactor: Reactor) -> None:
-        self.reactor = reactor
-        self.rsock, self.wsock = socket.socketpair()
-        self.rsock.setblocking(False)
-        self.wsock.setblocking(False)
-        self.pending = False  # true exactly while our wake-up byte is in the pipe
-        self.writes = 0  # wake-up bytes written, for tests and curiosity
-        self._lock = threading.RLock()  # re-entrant: a signal handler may wake us
-
-    def wake(self) -> None:
-        """Write one byte unless one is already waiting to be read."""
-        with self._lock:
-            if self.pending:
-                return
-            self.pending = True
-            self.writes += 1
-            # A full pipe holds signal bytes: the loop wakes for those anyway.
-            with contextlib.suppress(OSError):
-                self.wsock.send(b"\0")
-
-    def _read_ready(self) -> None:
-        # Drain, then clear the flag, with no wake() in between: a wake()
-        # before this saw the flag set and wrote nothing, and its callback is
-        # already queued for this turn; a wake() after it writes a fresh byte.
-        data = b""
-        with self._lock:
-            while True:
-                try:
-                    chunk = self.rsock.recv(4096)
-                except (BlockingIOError, InterruptedError):
-                    break
-                if not chunk:
-                    break
-                data += chunk
-            self.pending = False
-        for signum in data:
-            if signum:
-                self.reactor._signal_arrived(signum)
-
-    def _write_ready(self) -> None:  # pragma: no cover - never registered for writing
-        pass
-
-    def _fail(self, exc: BaseException) -> None:
-        self.reactor.call_exception_handler({"message": "wake-up pipe failed", "exception": exc})
-
-    def close(self) -> None:
-        self.rsock.close()
-        self.wsock.close()
 
 
 class Reactor:
@@ -212,18 +110,21 @@ class Reactor:
     ) -> None:
         if selector is None:
             selector = EpollSelector() if poller_available() else selectors.DefaultSelector()
-        self._selector = selector
+        self.selector = selector
+        """The selector; transports and listeners register themselves in it."""
         # The fast path: poll epoll directly and dispatch by descriptor.
         self._epoll = selector if isinstance(selector, EpollSelector) else None
         self._watchers_by_fd = cast(
             "dict[int, Watcher]", self._epoll.watchers if self._epoll is not None else {}
         )
         self._clock: Callable[[], float] = clock if clock is not None else time.monotonic
-        self._now = self._clock()
+        self.now = self._clock()
+        """The time of the current turn, stamped once after each poll."""
         self._ready: collections.deque[Handle] = collections.deque()
         self._timers = TimerQueue()
-        self._deadlines = DeadlineQueue(self.call_at, self.time)  # connections' idle deadlines
-        self._watchers: dict[int, _FdWatcher] = {}
+        self.deadlines = DeadlineQueue(self.call_at, self.time)
+        """The connections' idle deadlines, behind one timer."""
+        self._watchers: dict[int, FdWatcher] = {}
         self._stopping = False
         self._closed = False
         self._debug = bool(sys.flags.dev_mode) if debug is None else bool(debug)
@@ -235,14 +136,14 @@ class Reactor:
         self._exception_handler: ExceptionHandler | None = None
         self._signal_handlers: dict[int, Handle] = {}
         self._old_wakeup_fd: int | None = None
-        self._connections: dict[int, Connection] = {}
+        self._connections: dict[int, LiveConnection] = {}
         self._connections_view = types.MappingProxyType(self._connections)
-        self._closing: list[Connection] = []
-        self.listeners: list[Listener] = []
+        self._closing: list[LiveConnection] = []
+        self.listeners: list[Closable] = []
         """Every listener opened on this reactor and not yet closed."""
         self._drain: Drain | None = None  # set by shutdown()
-        self._waker = _Waker(self)
-        self._selector.register(self._waker.rsock.fileno(), EVENT_READ, self._waker)
+        self._waker = Waker(self._signal_arrived, self.call_exception_handler)
+        self.selector.register(self._waker.rsock.fileno(), EVENT_READ, self._waker)
 
     # -- time and callbacks -------------------------------------------------
 
@@ -421,32 +322,27 @@ class Reactor:
         self._update_watcher(watcher)
         return True
 
-    def _watcher(self, fd: int) -> _FdWatcher:
+    def _watcher(self, fd: int) -> FdWatcher:
         watcher = self._watchers.get(fd)
         if watcher is None:
-            watcher = self._watchers[fd] = _FdWatcher(self, fd)
+            watcher = self._watchers[fd] = FdWatcher(fd, self.call_exception_handler)
         return watcher
 
-    def _update_watcher(self, watcher: _FdWatcher) -> None:
+    def _update_watcher(self, watcher: FdWatcher) -> None:
         events = watcher.events()
         fd = watcher.fd
         if not events:
             del self._watchers[fd]
-            self._selector.unregister(fd)
-        elif fd in self._selector.get_map():
-            self._selector.modify(fd, events, watcher)
+            self.selector.unregister(fd)
+        elif fd in self.selector.get_map():
+            self.selector.modify(fd, events, watcher)
         else:
-            self._selector.register(fd, events, watcher)
+            self.selector.register(fd, events, watcher)
 
     # -- connections (used by transports and listeners) -----------------------
 
     @property
-    def selector(self) -> selectors.BaseSelector:
-        """The selector; transports and listeners register themselves in it."""
-        return self._selector
-
-    @property
-    def connections(self) -> Mapping[int, Connection]:
+    def connections(self) -> Mapping[int, LiveConnection]:
         """Every live connection, listeners' and outbound, by connection id."""
         return self._connections_view
 
@@ -463,8 +359,6 @@ class Reactor:
         refuse it.  See :class:`reactor.listener.Listener` for the options.
         ``host`` may be a Unix socket path (``/...`` or ``unix:...``).
         """
-        from reactor.listener import Listener  # noqa: PLC0415  (listener sits above the loop)
-
         if self._debug:
             self._check_thread("listen")
 
@@ -474,8 +368,6 @@ class Reactor:
         self, factory: Factory, host: str, port: int, **options: Unpack[ConnectOptions]
     ) -> Connector:
         """Open an outbound connection without blocking; see :func:`reactor.connector.connect`."""
-        from reactor.connector import connect  # noqa: PLC0415  (connector sits above the loop)
-
         if self._debug:
             self._check_thread("connect")
 
@@ -494,20 +386,27 @@ class Reactor:
         only adds the callback: the first deadline stands.  See
         :mod:`reactor.drain`.
         """
-        from reactor.drain import Drain  # noqa: PLC0415  (the drain sits above the loop)
-
         if self._drain is None or self._drain.done():
             self._drain = Drain(self, timeout)
             self._drain.start()
         if callback is not None:
             self._drain.add_callback(callback)
 
-    def _unregister_closing(self, fd: int) -> None:
-        """Unregister ``fd``, which is closed before the next poll."""
-        if self._epoll is not None:
-            self._epoll.discard(fd)
-        else:
-            self._selector.unregister(fd)
+    def add_connection(self, conn: LiveConnection) -> None:
+        """Enter ``conn`` in :attr:`connections` (a transport does, when made)."""
+        self._connections[conn.id] = conn
+
+    def reap(self, conn: LiveConnection, fd: int) -> None:
+        """Reap ``conn`` at the end of this turn: it leaves :attr:`connections`
+        and its ``on_reap()`` runs.  ``fd`` (``-1``: none) is still registered
+        and is closed before the next poll, so epoll forgets it without a call.
+        """
+        if fd >= 0:
+            if self._epoll is not None:
+                self._epoll.discard(fd)
+            else:
+                self.selector.unregister(fd)
+        self._closing.append(conn)
 
     # -- running ----------------------------------------------------------------
 
@@ -542,13 +441,17 @@ class Reactor:
         if self._epoll is not None:
             self._dispatch_raw(self._epoll.poll(wait))
         else:
-            self._dispatch(self._selector.select(wait))
-        now = self._now
+            self._dispatch(self.selector.select(wait))
+        now = self.now
+        # Deliberate exceptions to "no other module's underscore names", both
+        # per turn on the hot path: the heap's emptiness is one attribute test
+        # (len() would be a Python-level call), and a handle's cancelled flag
+        # is read directly rather than through cancelled(), once per callback.
         if self._timers._heap:
             self._timers.pop_due(now, ready)  # type: ignore[arg-type]
         for _ in range(len(ready)):
             handle = ready.popleft()
-            if handle._cancelled:
+            if handle._cancelled:  # see above: the timers' flag, read directly
                 continue
             try:
                 handle.run()
@@ -562,20 +465,20 @@ class Reactor:
 
     def _dispatch(self, events: list[tuple[selectors.SelectorKey, int]]) -> None:
         """Any selector: ``(key, mask)`` pairs."""
-        self._now = self._clock()
+        self.now = self._clock()
         for key, mask in events:
             watcher = key.data
             try:
                 if mask & EVENT_READ:
-                    watcher._read_ready()
+                    watcher.on_readable()
                 if mask & EVENT_WRITE:
-                    watcher._write_ready()
+                    watcher.on_writable()
             except Exception as exc:  # noqa: BLE001  contained per watcher
-                watcher._fail(exc)
+                watcher.on_error(exc)
 
     def _dispatch_raw(self, events: list[tuple[int, int]]) -> None:
         """The hot path, for :class:`reactor.poller.EpollSelector`: raw epoll pairs."""
-        self._now = self._clock()
+        self.now = self._clock()
         watchers = self._watchers_by_fd
         read_bits, write_bits = READ_BITS, WRITE_BITS
         for fd, bits in events:
@@ -584,11 +487,11 @@ class Reactor:
                 continue
             try:
                 if bits & read_bits:
-                    watcher._read_ready()
+                    watcher.on_readable()
                 if bits & write_bits:
-                    watcher._write_ready()
+                    watcher.on_writable()
             except Exception as exc:  # noqa: BLE001  contained per watcher
-                watcher._fail(exc)
+                watcher.on_error(exc)
 
     def _wait(self, timeout: float | None) -> float | None:
         """How long select() may block: until the next timer, at most ``timeout``."""
@@ -601,8 +504,10 @@ class Reactor:
 
     def _reap(self) -> None:
         closing, self._closing = self._closing, []
+        connections = self._connections
         for conn in closing:
-            conn._finish()
+            connections.pop(conn.id, None)
+            conn.on_reap()
         if self._drain is not None:
             self._drain.reaped()
 
@@ -652,9 +557,9 @@ class Reactor:
         It turns readable when :meth:`run_once` has I/O to dispatch; timers do
         not make it readable, so the host also honours :meth:`timeout`.
         """
-        fileno = getattr(self._selector, "fileno", None)
+        fileno = getattr(self.selector, "fileno", None)
         if fileno is None:
-            raise NotImplementedError(f"{type(self._selector).__name__} has no descriptor")
+            raise NotImplementedError(f"{type(self.selector).__name__} has no descriptor")
         fd: int = fileno()
         return fd
 
@@ -676,7 +581,7 @@ class Reactor:
         self._ready.clear()
         self._timers.clear()
         self._watchers.clear()
-        self._selector.close()
+        self.selector.close()
         self._waker.close()
 
     def _check_open(self) -> None:

@@ -15,9 +15,14 @@ caller keeps ``None`` for "off" and the hot path tests one thing.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 __all__ = [
+    "DEFAULT_HIGH_WATER",
+    "DEFAULT_LOW_WATER",
+    "DEFAULT_READ_SIZE",
+    "ConnectionOptions",
     "check_count",
     "check_delay",
     "check_port",
@@ -26,6 +31,13 @@ __all__ = [
 ]
 
 _MAX_PORT = 65535
+
+DEFAULT_READ_SIZE = 64 * 1024
+"""The most one ``recv`` takes per readiness event (the fairness bound)."""
+DEFAULT_HIGH_WATER = 64 * 1024
+"""Write-buffer size above which the handler gets ``pause_writing()``."""
+DEFAULT_LOW_WATER = 16 * 1024
+"""Write-buffer size below which a paused handler gets ``resume_writing()``."""
 
 
 def _number(name: str, value: object) -> float:
@@ -110,3 +122,42 @@ def check_port(port: int, *, name: str = "port", allow_zero: bool = True) -> int
     if not lowest <= port <= _MAX_PORT:
         raise ValueError(f"{name} must be in {lowest}..{_MAX_PORT}, not {port}")
     return port
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ConnectionOptions:
+    """The options of a connection, checked once when made.
+
+    A listener or connector makes one for all its connections, so a bad
+    value is a :exc:`ValueError` (or :exc:`TypeError`) naming it at the
+    ``listen()``/``connect()`` call, never a failure per accept.  After the
+    checks ``idle_timeout``/``write_timeout`` are ``None`` for off and
+    ``low_water`` is filled in (a quarter of ``high_water`` by default).
+    """
+
+    idle_timeout: float | None = None
+    """Seconds without I/O before the handler's ``timeout()``; ``None``/``0``: off."""
+    write_timeout: float | None = None
+    """Seconds queued output may make no progress before an abort; ``None``/``0``: off."""
+    read_size: int = DEFAULT_READ_SIZE
+    """The most one ``recv`` takes (at least 1)."""
+    high_water: int = DEFAULT_HIGH_WATER
+    """Write-buffer size above which the handler gets ``pause_writing()``."""
+    low_water: int | None = None
+    """Write-buffer size below which it gets ``resume_writing()``."""
+    nodelay: bool = True
+    """TCP_NODELAY on TCP sockets."""
+    keepalive: bool = False
+    """SO_KEEPALIVE on TCP sockets."""
+
+    def __post_init__(self) -> None:
+        """Check every value (reactor.options' rules) and fill in the defaults."""
+        set_ = object.__setattr__  # frozen: the checked values replace the given ones
+        set_(self, "idle_timeout", check_timeout("idle_timeout", self.idle_timeout))
+        set_(self, "write_timeout", check_timeout("write_timeout", self.write_timeout))
+        check_count("read_size", self.read_size, 1)  # recv(0) would read as the peer's EOF
+        high, low = check_water_marks(
+            self.high_water, self.low_water, default_high=DEFAULT_HIGH_WATER
+        )
+        set_(self, "high_water", high)
+        set_(self, "low_water", low)

@@ -36,6 +36,7 @@ __all__ = [
     "ProtocolError",
     "TimerHandle",
     "Transport",
+    "missing_hook",
 ]
 
 PeerKey: TypeAlias = tuple[str, int]
@@ -259,6 +260,22 @@ class Transport(ConnectionInfo, Protocol):
         """Set the water marks for ``pause_writing``/``resume_writing``."""
         ...
 
+    def set_idle_timeout(self, seconds: float | None) -> None:
+        """Call the handler's ``timeout()`` after ``seconds`` without I/O.
+
+        ``None`` or ``0`` turns it off; a negative number or ``nan`` raises
+        :exc:`ValueError`.
+        """
+        ...
+
+    def set_write_timeout(self, seconds: float | None) -> None:
+        """Abort when queued output makes no progress for ``seconds``.
+
+        ``None`` or ``0`` turns it off; a negative number or ``nan`` raises
+        :exc:`ValueError`.
+        """
+        ...
+
     def get_write_buffer_limits(self) -> tuple[int, int]:
         """The current ``(low, high)`` water marks, as asyncio returns them."""
         ...
@@ -283,11 +300,13 @@ class Transport(ConnectionInfo, Protocol):
 class Handler(Protocol):
     """What a transport calls. Order: made -> received* -> eof? -> lost.
 
-    ``connection_lost`` is called exactly once and last.  Subclass
-    :class:`BaseHandler` to get defaults for the optional hooks, which the
-    transport looks up by name and may be absent: ``pause_writing``,
-    ``resume_writing``, ``timeout``, ``passive`` and ``drain_requested``
-    (see :meth:`BaseHandler.drain_requested` for the graceful drain).
+    ``connection_lost`` is called exactly once and last.  Every callback is
+    declared here, as asyncio's ``BaseProtocol`` declares them, so a misspelt
+    hook is a type error; subclass :class:`BaseHandler` for the defaults of
+    the optional ones: ``pause_writing``, ``resume_writing``, ``timeout``,
+    ``passive`` and ``drain_requested`` (see :meth:`BaseHandler.drain_requested`
+    for the graceful drain).  The transports still tolerate a handler that
+    lacks an optional hook at run time, and apply the default.
     """
 
     def connection_made(self, transport: Transport) -> None:
@@ -304,6 +323,26 @@ class Handler(Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         """The connection is gone: ``None`` for a clean close, else why."""
+        ...
+
+    def pause_writing(self) -> None:
+        """The write buffer went above the high-water mark: stop producing."""
+        ...
+
+    def resume_writing(self) -> None:
+        """The write buffer drained below the low-water mark: produce again."""
+        ...
+
+    def timeout(self) -> None:
+        """No I/O for the idle timeout (the default closes the transport)."""
+        ...
+
+    def passive(self) -> None:
+        """An ``active=N`` budget ran out and reading paused."""
+        ...
+
+    def drain_requested(self) -> None:
+        """A graceful drain started: finish the work in flight, then close."""
         ...
 
 
@@ -373,6 +412,16 @@ class BaseHandler:
         """
         if self.transport is not None:
             self.transport.close_when_done()
+
+
+def missing_hook(exc: BaseException, handler: object, name: str) -> bool:
+    """Whether ``exc``, raised by calling ``handler.name()``, says the hook is absent.
+
+    A handler need not subclass :class:`BaseHandler`; one written before a
+    hook existed may lack it, and gets the default.  An ``AttributeError``
+    from inside the hook is a bug in it, and this tells the two apart.
+    """
+    return isinstance(exc, AttributeError) and exc.name == name and exc.obj is handler
 
 
 Factory: TypeAlias = Callable[[PeerKey], Handler | None]

@@ -167,9 +167,14 @@ class Deadline(Protocol):
     """What :class:`DeadlineQueue` holds: a connection with an idle deadline."""
 
     id: int
-    _idle_due: float | None
+    """Breaks ties between equal deadlines (never compares the objects)."""
 
-    def _idle_fire(self) -> None: ...
+    idle_due: float | None
+    """The live deadline; owned by the queue (set by :meth:`DeadlineQueue.arm`)."""
+
+    def on_idle(self) -> None:
+        """The deadline passed; the connection checks its activity stamp."""
+        ...
 
 
 class DeadlineQueue:
@@ -180,7 +185,7 @@ class DeadlineQueue:
     here is one ``(when, id, connection)`` tuple and its float, about 90.  The
     reactor keeps one real timer, for the earliest entry.
 
-    An entry is live while the connection's ``_idle_due`` is that very float
+    An entry is live while the connection's ``idle_due`` is that very float
     object; re-arming or closing makes it stale (:meth:`forget`), and stale
     entries are dropped when they reach the top or by compaction once they are
     the majority, exactly as :class:`TimerQueue` does with cancelled timers.
@@ -205,7 +210,7 @@ class DeadlineQueue:
 
     def arm(self, when: float, conn: Deadline) -> None:
         """Give ``conn`` the deadline ``when`` (it must not have a live one)."""
-        conn._idle_due = when
+        conn.idle_due = when
         heapq.heappush(self._heap, (when, conn.id, conn))
         timer = self._timer
         if timer is None or when < timer.when:
@@ -213,12 +218,12 @@ class DeadlineQueue:
 
     def forget(self, conn: Deadline) -> None:
         """Drop ``conn``'s live deadline, if any, in O(1)."""
-        if conn._idle_due is None:
+        if conn.idle_due is None:
             return
-        conn._idle_due = None
+        conn.idle_due = None
         self._stale += 1
         if self._stale >= _MIN_COMPACT and 2 * self._stale > len(self._heap):
-            self._heap = [entry for entry in self._heap if entry[2]._idle_due is entry[0]]
+            self._heap = [entry for entry in self._heap if entry[2].idle_due is entry[0]]
             heapq.heapify(self._heap)
             self._stale = 0
 
@@ -233,8 +238,8 @@ class DeadlineQueue:
         heap = self._heap
         while heap and heap[0][0] <= now:
             when, _, conn = heapq.heappop(heap)
-            if conn._idle_due is when:
-                conn._idle_due = None
+            if conn.idle_due is when:
+                conn.idle_due = None
                 due.append(conn)
             else:
                 self._stale -= 1
@@ -243,7 +248,7 @@ class DeadlineQueue:
     def _fire(self) -> None:
         self._timer = None
         for conn in self.fire(self._clock()):
-            conn._idle_fire()  # contains its handler's failures; may arm again
+            conn.on_idle()  # contains its handler's failures; may arm again
         self._follow_head()
 
     def _follow_head(self) -> None:

@@ -2,7 +2,7 @@
 
 Theory of operation.
 
-*Reading.*  The loop calls :meth:`Connection._read_ready` when the socket is
+*Reading.*  The loop calls :meth:`Connection.on_readable` when the socket is
 readable.  It does one ``recv`` of at most ``read_size`` bytes (the fairness
 bound: one busy peer gets one read per loop turn), stamps the turn's time as
 the last activity and hands the bytes to the handler.  ``recv`` returning
@@ -30,21 +30,23 @@ reactor's :class:`~reactor.timers.DeadlineQueue`, one small entry per
 connection rather than a timer handle, since every idle connection has one;
 the write timeout, armed only while output is stuck, is an ordinary timer.
 
-*Hooks.*  The optional hooks (``pause_writing``, ``resume_writing``,
-``passive``, ``eof_received``, ``timeout``) go through
-:meth:`Connection._call_hook`, which contains a failure to the connection the
-hook belongs to.  That matters because they can run inside *another*
-connection's callback: handler A writing to connection B may cross B's
-high-water mark, and B's ``pause_writing`` failing must abort B, not A.
+*Hooks.*  The hooks (``pause_writing``, ``resume_writing``, ``passive``,
+``eof_received``, ``timeout``, ``drain_requested``) are declared on
+:class:`~reactor.protocol.Handler` and called as methods, each guarded so
+that a failure is contained to the connection the hook belongs to (a
+handler that lacks an optional one gets its default).  That matters because
+they can run inside *another* connection's callback: handler A writing to
+connection B may cross B's high-water mark, and B's ``pause_writing``
+failing must abort B, not A.
 ``data_received`` is called bare, since it runs only from this connection's
 own read, where the loop's dispatch already contains its failures.
 
 *Closing.*  ``close()`` stops reading and closes once the queue drains;
 ``abort()`` drops the queue.  Either way the connection is only *marked*; the
-loop reaps it at the end of the turn (:meth:`Connection._finish`), which closes
+loop reaps it at the end of the turn (:meth:`Connection.on_reap`), which closes
 the socket, leaves the tables and calls ``connection_lost`` exactly once.  The
 exception kept for ``connection_lost`` is stripped of its traceback once it
-has been logged: its frames (the dispatch, ``_write_ready``) hold the
+has been logged: its frames (the dispatch, ``on_writable``) hold the
 connection and its write queue, and that cycle would keep a reset peer's
 unsent output, possibly hundreds of megabytes, alive until the garbage
 collector happened to run.
@@ -70,16 +72,24 @@ import itertools
 import logging
 import selectors
 import socket
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
-from reactor.options import check_timeout, check_water_marks
-from reactor.protocol import ActiveMode, Decoder, Handler, PeerKey, ProtocolError
+from reactor.options import (
+    DEFAULT_HIGH_WATER,
+    DEFAULT_LOW_WATER,
+    DEFAULT_READ_SIZE,
+    ConnectionOptions,
+    check_timeout,
+    check_water_marks,
+)
+from reactor.protocol import ActiveMode, Decoder, Handler, PeerKey, ProtocolError, missing_hook
+from reactor.seam import ConnectionOwner
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
-    from reactor.loop import Reactor
-    from reactor.timers import TimerHandle
+    from reactor.protocol import TimerHandle
+    from reactor.seam import ConnectionHost
 
 __all__ = [
     "DEFAULT_HIGH_WATER",
@@ -87,6 +97,7 @@ __all__ = [
     "DEFAULT_READ_SIZE",
     "DRAIN_QUIET",
     "Connection",
+    "ConnectionOptions",
     "ConnectionOwner",
     "State",
     "WriteTimeout",
@@ -97,12 +108,6 @@ log = logging.getLogger(__name__)
 
 EVENT_READ = selectors.EVENT_READ
 EVENT_WRITE = selectors.EVENT_WRITE
-DEFAULT_READ_SIZE = 64 * 1024
-"""The most one ``recv`` takes per readiness event (the fairness bound)."""
-DEFAULT_HIGH_WATER = 64 * 1024
-"""Write-buffer size above which the handler gets ``pause_writing()``."""
-DEFAULT_LOW_WATER = 16 * 1024
-"""Write-buffer size below which a paused handler gets ``resume_writing()``."""
 DRAIN_QUIET = 1.0
 """Seconds without I/O after which a connection that has received data can be idle.
 
@@ -117,6 +122,7 @@ _TRY_AGAIN = (BlockingIOError, InterruptedError)
 # Not a selector event: "unregistered for good, reaping at the end of the turn".
 _REAPING = 4
 _ids = itertools.count(1)
+_DEFAULTS = ConnectionOptions()
 
 
 class State(enum.Enum):
@@ -142,12 +148,6 @@ class _Drain(enum.Enum):
 
 class WriteTimeout(TimeoutError):
     """The peer did not drain the write buffer within the write timeout."""
-
-
-class ConnectionOwner(Protocol):
-    """What a connection tells when it is gone (a listener or a connector)."""
-
-    def _release(self, conn: Connection) -> None: ...
 
 
 def normalise_address(family: int, address: object, conn_id: int = 0) -> PeerKey:
@@ -188,7 +188,6 @@ class Connection:
         "_fd",
         "_framer",
         "_high",
-        "_idle_due",
         "_idle_timeout",
         "_local",
         "_loop",
@@ -211,25 +210,20 @@ class Connection:
         "bytes_out",
         "created",
         "id",
+        "idle_due",
         "last_activity",
         "peer",
     )
 
     def __init__(
         self,
-        loop: Reactor,
+        loop: ConnectionHost,
         sock: socket.socket,
         handler: Handler,
         peer: PeerKey | None = None,
         *,
         owner: ConnectionOwner | None = None,
-        idle_timeout: float | None = None,
-        write_timeout: float | None = None,
-        read_size: int = DEFAULT_READ_SIZE,
-        high_water: int = DEFAULT_HIGH_WATER,
-        low_water: int | None = None,
-        nodelay: bool = True,
-        keepalive: bool = False,
+        options: ConnectionOptions = _DEFAULTS,
         family: int | None = None,
         local: PeerKey | None = None,
     ) -> None:
@@ -239,18 +233,18 @@ class Connection:
         self._fd = sock.fileno()
         if family is None:  # the property builds an IntEnum: listeners pass it in
             family = sock.family
-        _prepare_socket(sock, family, nodelay, keepalive)
+        _prepare_socket(sock, family, options.nodelay, options.keepalive)
         self.peer = (
             peer if peer is not None else normalise_address(family, sock.getpeername(), self.id)
         )
         # A listener bound to one address passes it (one shared tuple); other
         # connections ask the socket when first asked, or at the latest on close.
         self._local = local
-        self.created = self.last_activity = loop._now
+        self.created = self.last_activity = loop.now
         self.bytes_in = 0
         self.bytes_out = 0
         self._owner = owner
-        self._read_size = read_size
+        self._read_size = options.read_size
         self._state = State.OPEN
         self._exc: Exception | None = None
         # Allocated when output first has to wait and dropped once it drains:
@@ -258,10 +252,10 @@ class Connection:
         self._wbuf: collections.deque[bytes | memoryview] | None = None
         self._wsize = 0
         self._writing_paused = False
-        # The listener or connector checked the options (reactor.options),
-        # once for all its connections: none of that work per accept.
-        self._high = high_water
-        self._low = high_water // 4 if low_water is None else low_water
+        # ConnectionOptions checked the values, once for all the connections
+        # of a listener or connector: none of that work per accept.
+        self._high = options.high_water
+        self._low = options.high_water // 4 if options.low_water is None else options.low_water
         self._reading = True
         self._eof_received = False
         self._eof_pending = False
@@ -272,28 +266,28 @@ class Connection:
         self._notify_passive = False
         self._pending: collections.deque[bytes] | None = None
         self._write_progress = 0.0
-        self._write_timeout = write_timeout
+        self._write_timeout = options.write_timeout
         self._write_timer: TimerHandle | None = None
-        self._idle_timeout = idle_timeout
-        self._idle_due: float | None = None  # the live entry in loop._deadlines
+        idle_timeout = self._idle_timeout = options.idle_timeout
+        self.idle_due: float | None = None  # owned by loop.deadlines
         self._protocol: Handler = handler
         # None: bytes go straight to the handler (no bound method kept per
         # connection); else the framed / active-mode delivery.
         self._data_received: Callable[[bytes], object] | None = None
         self._events = EVENT_READ
-        loop._selector.register(self._fd, EVENT_READ, self)
-        loop._connections[self.id] = self
+        loop.selector.register(self._fd, EVENT_READ, self)
+        loop.add_connection(self)
         if idle_timeout is not None:
-            loop._deadlines.arm(self.created + idle_timeout, self)
+            loop.deadlines.arm(self.created + idle_timeout, self)
         try:
             handler.connection_made(self)
         except Exception as exc:  # noqa: BLE001  contained: this connection only
-            self._fail(exc)
+            self.on_error(exc)
 
     # -- figures -----------------------------------------------------------------
 
     @property
-    def loop(self) -> Reactor:
+    def loop(self) -> ConnectionHost:
         """The reactor this connection runs on."""
         return self._loop
 
@@ -467,7 +461,7 @@ class Connection:
         try:
             self._deliver_pending()
         except Exception as exc:  # noqa: BLE001  contained: this connection only
-            self._fail(exc)
+            self.on_error(exc)
             return
         if self._active and not self._pending and self._state is State.OPEN:
             self._set_reading(True)
@@ -478,23 +472,23 @@ class Connection:
         """gen_tcp's ``{tcp_passive, Socket}``: an active-N budget ran out."""
         if self._state is not State.OPEN:
             return
-        self._call_hook("passive")
+        protocol = self._protocol
+        try:
+            protocol.passive()
+        except Exception as exc:  # noqa: BLE001  contained: this connection only
+            self._hook_failed(protocol, exc, "passive")
 
-    def _call_hook(self, name: str) -> object:
-        """Call the handler's optional hook ``name`` (``None`` if it has none).
+    def _hook_failed(self, protocol: Handler, exc: Exception, name: str) -> bool:
+        """The hook ``name`` raised ``exc``: true if the handler just lacks it.
 
-        A hook that raises aborts this connection, whoever's callback it ran
+        A hook that fails aborts this connection, whoever's callback it ran
         in (handler A's write may cross B's high-water mark), and is logged
         with this connection's peer key; the caller carries on.
         """
-        hook = getattr(self._protocol, name, None)
-        if hook is None:
-            return None
-        try:
-            return hook()
-        except Exception as exc:  # noqa: BLE001  contained: this connection only
-            self._fail(exc, name)
-            return None
+        if missing_hook(exc, protocol, name):
+            return True
+        self.on_error(exc, name)
+        return False
 
     # -- reading -----------------------------------------------------------------
 
@@ -512,7 +506,8 @@ class Connection:
         self._reading = on
         self._update_events()
 
-    def _read_ready(self) -> None:
+    def on_readable(self) -> None:
+        """The loop saw the socket readable: one ``recv``, one delivery."""
         if not self._events & EVENT_READ:  # paused or closed earlier this turn
             return
         try:
@@ -521,7 +516,7 @@ class Connection:
             return
         if data:
             self.bytes_in += len(data)
-            self.last_activity = self._loop._now
+            self.last_activity = self._loop.now
             deliver = self._data_received
             if deliver is None:
                 self._protocol.data_received(data)
@@ -533,7 +528,12 @@ class Connection:
     def _read_eof(self) -> None:
         self._eof_received = True
         self._update_events()
-        keep_open = self._call_hook("eof_received")
+        protocol = self._protocol
+        try:
+            keep_open = protocol.eof_received()
+        except Exception as exc:  # noqa: BLE001  contained: this connection only
+            keep_open = None
+            self._hook_failed(protocol, exc, "eof_received")
         if self._state is not State.OPEN:  # closed by the hook, or it failed
             return
         if not keep_open or self._eof_sent or self._drain is _Drain.CLOSE_AT_EOF:
@@ -556,7 +556,7 @@ class Connection:
                 return
             if sent:
                 self.bytes_out += sent
-                self.last_activity = self._loop._now
+                self.last_activity = self._loop.now
                 if sent == len(data):
                     return
             elif not data:
@@ -590,7 +590,7 @@ class Connection:
         buf.append(data)
         self._wsize += len(data)
         if was_empty:
-            self._write_progress = self._loop._now
+            self._write_progress = self._loop.now
             self._update_events()
             if self._write_timeout is not None and self._write_timer is None:
                 self._write_timer = self._loop.call_at(
@@ -601,9 +601,14 @@ class Connection:
     def _check_high_water(self) -> None:
         if self._wsize > self._high and not self._writing_paused:
             self._writing_paused = True
-            self._call_hook("pause_writing")
+            protocol = self._protocol
+            try:
+                protocol.pause_writing()
+            except Exception as exc:  # noqa: BLE001  contained: this connection only
+                self._hook_failed(protocol, exc, "pause_writing")
 
-    def _write_ready(self) -> None:
+    def on_writable(self) -> None:
+        """The loop saw the socket writable: flush what the queue holds."""
         buf = self._wbuf
         if not buf:
             self._update_events()
@@ -617,7 +622,7 @@ class Connection:
             return
         self._wsize -= sent
         self.bytes_out += sent
-        self.last_activity = self._write_progress = self._loop._now
+        self.last_activity = self._write_progress = self._loop.now
         while sent:
             chunk = buf[0]
             size = len(chunk)
@@ -629,7 +634,11 @@ class Connection:
                 break
         if self._writing_paused and self._wsize <= self._low:
             self._writing_paused = False
-            self._call_hook("resume_writing")
+            protocol = self._protocol
+            try:
+                protocol.resume_writing()
+            except Exception as exc:  # noqa: BLE001  contained: this connection only
+                self._hook_failed(protocol, exc, "resume_writing")
             if self._wbuf is not buf:  # the hook failed or aborted: queue dropped
                 return
         if not buf:
@@ -700,7 +709,7 @@ class Connection:
         log.debug("connection %s lost: %s", self.peer, exc)
         self._abort(exc)
 
-    def _fail(self, exc: BaseException, hook: str = "") -> None:
+    def on_error(self, exc: BaseException, hook: str = "") -> None:
         """The loop caught ``exc`` from this connection's I/O or handler
         (``hook``: from that optional handler hook)."""
         if not isinstance(exc, Exception):
@@ -728,10 +737,12 @@ class Connection:
         if self._state is not State.OPEN or self._drain is not _Drain.NONE:
             return
         self._drain = _Drain.REQUESTED
-        if getattr(self._protocol, "drain_requested", None) is None:
-            self.close_when_done()
-        else:
-            self._call_hook("drain_requested")
+        protocol = self._protocol
+        try:
+            protocol.drain_requested()
+        except Exception as exc:  # noqa: BLE001  contained: this connection only
+            if self._hook_failed(protocol, exc, "drain_requested"):
+                self.close_when_done()  # the default drain
 
     def is_draining(self) -> bool:
         """Whether a graceful drain started (:meth:`drain`, or the handler's own call)."""
@@ -774,7 +785,7 @@ class Connection:
     def _idle(self) -> bool:
         if self._wbuf or self._pending:
             return False
-        if self.bytes_in and self._loop._now - self.last_activity < DRAIN_QUIET:
+        if self.bytes_in and self._loop.now - self.last_activity < DRAIN_QUIET:
             return False  # the peer may be in the middle of a stream
         buffered = getattr(self._framer, "buffered", None)
         if buffered is not None and buffered():
@@ -820,23 +831,21 @@ class Connection:
         try:
             self._check_input_end()
         except Exception as exc:  # noqa: BLE001  contained: this connection only
-            self._fail(exc)
+            self.on_error(exc)
 
     def _schedule_finish(self) -> None:
         if not self._events & _REAPING:
-            if self._events:
-                # the socket is closed at the end of this turn, which takes it
-                # out of epoll: no epoll_ctl needed on the fast path
-                self._loop._unregister_closing(self._fd)
+            # the socket is closed at the end of this turn, which takes it
+            # out of epoll: no epoll_ctl needed on the fast path
+            self._loop.reap(self, self._fd if self._events else -1)
             self._events = _REAPING
-            self._loop._closing.append(self)
 
-    def _finish(self) -> None:
+    def on_reap(self) -> None:
         """Reap: close the socket, leave the tables, call connection_lost once."""
         if self._state is State.CLOSED:
             return
         self._state = State.CLOSED
-        self._loop._deadlines.forget(self)
+        self._loop.deadlines.forget(self)
         if self._write_timer is not None:
             self._write_timer.cancel()
             self._write_timer = None
@@ -845,9 +854,8 @@ class Connection:
         if self._local is None:
             _ = self.local  # fixed for life: keep it for connection_lost and the logs
         self._sock.close()
-        self._loop._connections.pop(self.id, None)
         if self._owner is not None:
-            self._owner._release(self)
+            self._owner.release(self)
         try:
             self._protocol.connection_lost(self._exc)
         except Exception as exc:  # noqa: BLE001  a handler bug must not stop the reap
@@ -866,7 +874,7 @@ class Connection:
             wanted |= EVENT_READ
         if wanted == events:
             return
-        selector = self._loop._selector
+        selector = self._loop.selector
         if not events:
             selector.register(self._fd, wanted, self)
         elif not wanted:
@@ -885,12 +893,12 @@ class Connection:
         """
         seconds = check_timeout("idle_timeout", seconds)
         self._idle_timeout = seconds
-        deadlines = self._loop._deadlines
+        deadlines = self._loop.deadlines
         deadlines.forget(self)
         if seconds is not None and self._state is not State.CLOSED:
             deadlines.arm(self.last_activity + seconds, self)
 
-    def _idle_fire(self) -> None:
+    def on_idle(self) -> None:
         """The idle deadline passed (called by the reactor's deadline queue)."""
         timeout = self._idle_timeout
         if timeout is None or self._state is State.CLOSED:
@@ -898,14 +906,16 @@ class Connection:
         now = self._loop.time()
         due = self.last_activity + timeout
         if now < due:  # there was activity: re-arm from the stamp
-            self._loop._deadlines.arm(due, self)
+            self._loop.deadlines.arm(due, self)
             return
-        if hasattr(self._protocol, "timeout"):
-            self._call_hook("timeout")
-        else:
-            self.close()
-        if self._state is State.OPEN and self._idle_due is None:
-            self._loop._deadlines.arm(now + timeout, self)
+        protocol = self._protocol
+        try:
+            protocol.timeout()
+        except Exception as exc:  # noqa: BLE001  contained: this connection only
+            if self._hook_failed(protocol, exc, "timeout"):
+                self.close()  # the default
+        if self._state is State.OPEN and self.idle_due is None:
+            self._loop.deadlines.arm(now + timeout, self)
 
     def set_write_timeout(self, seconds: float | None) -> None:
         """Abort when queued output makes no progress for ``seconds``.
@@ -926,7 +936,7 @@ class Connection:
         if timeout is None or not self._wbuf or self._state is State.CLOSED:
             return
         due = self._write_progress + timeout
-        if self._loop._now < due:
+        if self._loop.now < due:
             self._write_timer = self._loop.call_at(due, self._write_check)
             return
         log.info("aborting %s: %d bytes not drained in %.3g s", self.peer, self._wsize, timeout)

@@ -28,7 +28,7 @@ import collections
 import logging
 from typing import TYPE_CHECKING, ClassVar
 
-from reactor.protocol import ProtocolError
+from reactor.protocol import ProtocolError, missing_hook
 from reactor.transport import State
 
 if TYPE_CHECKING:
@@ -173,9 +173,12 @@ class HandlerDriver:
 
     def _became_passive(self) -> None:
         if self._state is State.OPEN:
-            passive = getattr(self._handler, "passive", None)
-            if passive is not None:
-                passive()
+            handler = self._handler
+            try:
+                handler.passive()
+            except AttributeError as exc:  # an optional hook: absent is fine
+                if not missing_hook(exc, handler, "passive"):
+                    raise
 
     # -- running handler code ---------------------------------------------------------------
 

@@ -24,9 +24,9 @@ contains it: logged with the peer key, recorded in
 ``failures``, the connection aborted with the exception.
 
 Deliberate limits: there are no kernel buffers (a paused reader pushes back
-on the writer at once); idle and write timeouts are options of the real
-transport, not of :class:`~reactor.protocol.Transport`, and do not exist
-here; memory transports are not in the reactor's ``connections`` table.
+on the writer at once); idle and write timeouts are recorded
+(:attr:`~MemoryTransport.idle_timeout`), not run; memory transports are not
+in the reactor's ``connections`` table.
 """
 
 from __future__ import annotations
@@ -36,6 +36,8 @@ import itertools
 import logging
 from typing import TYPE_CHECKING
 
+from reactor.options import check_timeout
+from reactor.protocol import missing_hook
 from reactor.testing.driver import HandlerDriver
 from reactor.transport import DEFAULT_HIGH_WATER, DEFAULT_READ_SIZE, State
 
@@ -77,12 +79,14 @@ class MemoryTransport(HandlerDriver):
         "_exc",
         "_finish_scheduled",
         "_high",
+        "_idle_timeout",
         "_inbox",
         "_inbox_eof",
         "_low",
         "_out",
         "_pull_scheduled",
         "_read_size",
+        "_write_timeout",
         "_writing_paused",
         "bytes_in",
         "bytes_out",
@@ -130,6 +134,8 @@ class MemoryTransport(HandlerDriver):
         self._high = self._low = 0
         self.set_write_buffer_limits(high_water, low_water)
         self._read_size = read_size
+        self._idle_timeout: float | None = None
+        self._write_timeout: float | None = None
         self._eof_received = False
         self._eof_pending = False
         self._eof_sent = False
@@ -248,6 +254,24 @@ class MemoryTransport(HandlerDriver):
         self._high, self._low = high, low
         self._check_high_water()
 
+    @property
+    def idle_timeout(self) -> float | None:
+        """What :meth:`set_idle_timeout` set (``None``: off); nothing fires here."""
+        return self._idle_timeout
+
+    @property
+    def write_timeout(self) -> float | None:
+        """What :meth:`set_write_timeout` set (``None``: off); nothing fires here."""
+        return self._write_timeout
+
+    def set_idle_timeout(self, seconds: float | None) -> None:
+        """Record the idle timeout, checked as the real transport checks it."""
+        self._idle_timeout = check_timeout("idle_timeout", seconds)
+
+    def set_write_timeout(self, seconds: float | None) -> None:
+        """Record the write timeout, checked as the real transport checks it."""
+        self._write_timeout = check_timeout("write_timeout", seconds)
+
     def is_reading(self) -> bool:
         """False while reading is paused (by the handler, an active mode or a close)."""
         return self._reading and not self._eof_received and self._state is State.OPEN
@@ -317,8 +341,13 @@ class MemoryTransport(HandlerDriver):
 
     def _read_eof(self) -> None:
         self._eof_received = True
-        eof_received = getattr(self._handler, "eof_received", None)
-        keep_open = eof_received() if eof_received is not None else None
+        handler = self._handler
+        try:
+            keep_open = handler.eof_received()
+        except AttributeError as exc:  # a handler without the hook closes, as with Connection
+            if not missing_hook(exc, handler, "eof_received"):
+                raise
+            keep_open = None
         if self._state is State.OPEN and (not keep_open or self._eof_sent or self._drain_mode):
             self.close()
 
@@ -346,9 +375,12 @@ class MemoryTransport(HandlerDriver):
     def _check_high_water(self) -> None:
         if len(self._out) > self._high and not self._writing_paused:
             self._writing_paused = True
-            pause = getattr(self._handler, "pause_writing", None)
-            if pause is not None:
-                pause()
+            handler = self._handler
+            try:
+                handler.pause_writing()
+            except AttributeError as exc:  # an optional hook: absent is fine
+                if not missing_hook(exc, handler, "pause_writing"):
+                    raise
 
     def _sent(self, count: int) -> None:
         """The peer read ``count`` bytes of the buffer."""
@@ -357,9 +389,12 @@ class MemoryTransport(HandlerDriver):
             self.last_activity = self._now()
         if self._writing_paused and len(self._out) <= self._low:
             self._writing_paused = False
-            resume = getattr(self._handler, "resume_writing", None)
-            if resume is not None:
-                resume()
+            handler = self._handler
+            try:
+                handler.resume_writing()
+            except AttributeError as exc:  # an optional hook: absent is fine
+                if not missing_hook(exc, handler, "resume_writing"):
+                    raise
         if not self._out:
             if self._eof_pending and not self._eof_sent:
                 self._shutdown_write()

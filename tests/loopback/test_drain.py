@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
+from typing import cast
 
 import pytest
 
 from reactor.framing import LengthPrefixFramer
 from reactor.loop import Reactor
-from reactor.protocol import BaseHandler, PeerKey, Transport
+from reactor.protocol import BaseHandler, Handler, PeerKey, Transport
 from reactor.testing import FakeClock, run_until
 from reactor.transport import DRAIN_QUIET, Connection
 from tests.helpers import client, read_until_eof, read_while, recv_some
@@ -49,6 +50,12 @@ class Echo:
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.lost.append(exc)
+
+
+def bare(handler: Echo) -> Handler:
+    """``handler`` as a Handler, which it is not to mypy: it deliberately lacks
+    the optional hooks, and the transport must still apply their defaults."""
+    return cast("Handler", handler)
 
 
 class CountAtEof(BaseHandler):
@@ -97,9 +104,9 @@ def is_fin(sock: socket.socket) -> bool:
 def test_idle_connections_close_at_once(fake_reactor: Reactor) -> None:
     handlers: list[Echo] = []
 
-    def factory(peer: PeerKey) -> Echo:
+    def factory(peer: PeerKey) -> Handler:
         handlers.append(Echo())
-        return handlers[-1]
+        return bare(handlers[-1])
 
     listener = fake_reactor.listen(factory, "127.0.0.1", 0)
     socks = [connect(listener.port) for _ in range(5)]
@@ -116,9 +123,9 @@ def test_idle_connections_close_at_once(fake_reactor: Reactor) -> None:
 def test_busy_connection_reads_and_answers_until_the_peer_eof(fake_reactor: Reactor) -> None:
     handlers: list[Echo] = []
 
-    def factory(peer: PeerKey) -> Echo:
+    def factory(peer: PeerKey) -> Handler:
         handlers.append(Echo())
-        return handlers[-1]
+        return bare(handlers[-1])
 
     listener = fake_reactor.listen(factory, "127.0.0.1", 0)
     sock = connect(listener.port)
@@ -148,7 +155,7 @@ def quiet(clock: FakeClock, reactor: Reactor) -> None:
 def test_a_connection_quiet_since_its_last_answer_is_idle(
     clock: FakeClock, fake_reactor: Reactor
 ) -> None:
-    listener = fake_reactor.listen(lambda peer: Echo(), "127.0.0.1", 0)
+    listener = fake_reactor.listen(lambda peer: bare(Echo()), "127.0.0.1", 0)
     sock = connect(listener.port)
     sock.send(b"ping")
     assert read_while(fake_reactor, sock, lambda got: got != b"ping") == b"ping"
@@ -158,7 +165,7 @@ def test_a_connection_quiet_since_its_last_answer_is_idle(
     quiet(clock, fake_reactor)
     listener.shutdown(30.0)  # a second drain request is a no-op ...
     assert not conn.is_closing()
-    fresh = fake_reactor.listen(lambda peer: Echo(), "127.0.0.1", 0)
+    fresh = fake_reactor.listen(lambda peer: bare(Echo()), "127.0.0.1", 0)
     sock = connect(fresh.port)
     sock.send(b"ping")
     assert read_while(fake_reactor, sock, lambda got: got != b"ping") == b"ping"
@@ -192,7 +199,7 @@ def test_a_partial_frame_is_not_idle(clock: FakeClock, fake_reactor: Reactor) ->
             assert self.transport is not None
             self.transport.write(len(data).to_bytes(4, "big") + data)
 
-    listener = fake_reactor.listen(lambda peer: FramedEcho(), "127.0.0.1", 0)
+    listener = fake_reactor.listen(lambda peer: bare(FramedEcho()), "127.0.0.1", 0)
     sock = connect(listener.port)
     run_until(fake_reactor, lambda: listener.connections)
     conn = next(iter(listener.connections.values()))
@@ -209,9 +216,9 @@ def test_a_partial_frame_is_not_idle(clock: FakeClock, fake_reactor: Reactor) ->
 def test_the_deadline_aborts_stragglers(clock: FakeClock, fake_reactor: Reactor) -> None:
     handlers: list[Echo] = []
 
-    def factory(peer: PeerKey) -> Echo:
+    def factory(peer: PeerKey) -> Handler:
         handlers.append(Echo())
-        return handlers[-1]
+        return bare(handlers[-1])
 
     listener = fake_reactor.listen(factory, "127.0.0.1", 0)
     idle, busy = connect(listener.port), connect(listener.port)
@@ -240,7 +247,7 @@ def test_reactor_shutdown_drains_listeners_and_outbound_connections(reactor: Rea
 
     listener = reactor.listen(factory, "127.0.0.1", 0)
     outbound = Echo()
-    connector = reactor.connect(lambda peer: outbound, "127.0.0.1", listener.port)
+    connector = reactor.connect(lambda peer: bare(outbound), "127.0.0.1", listener.port)
     run_until(reactor, lambda: connector.done() and listener.connections)
     assert len(reactor.connections) == 2
     listener.shutdown(30.0)  # then the reactor-wide one: each hook still runs once

@@ -5,12 +5,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
+from typing import cast
 
 import pytest
 
 from reactor.listener import Listener
 from reactor.loop import Reactor
-from reactor.protocol import BaseHandler, PeerKey, Transport
+from reactor.protocol import BaseHandler, Handler, PeerKey, Transport
 from reactor.testing import FakeClock, run_until
 from tests.helpers import client, read_exactly, recv_some
 
@@ -200,3 +201,81 @@ def test_a_failing_timeout_hook_aborts_only_its_connection(
     assert f"handler failed for {key!r} in timeout()" in caplog.text
     sock.close()
     bystander.close()
+
+
+class Bare:
+    """A handler written without BaseHandler and without the optional hooks."""
+
+    def __init__(self) -> None:
+        self.transport: Transport | None = None
+        self.lost: list[Exception | None] = []
+
+    def connection_made(self, transport: Transport) -> None:
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        assert self.transport is not None
+        self.transport.write(b"y" * BIG)  # crosses the high-water mark: pause_writing
+
+    def eof_received(self) -> bool | None:
+        return None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.lost.append(exc)
+
+
+def test_a_handler_without_the_optional_hooks_gets_their_defaults(
+    fake_reactor: Reactor, clock: FakeClock
+) -> None:
+    bare = Bare()
+    # The hooks are declared on Handler, so to mypy this is not one: the cast
+    # is the point, since such handlers exist and must keep working.
+    listener = fake_reactor.listen(lambda peer: cast("Handler", bare), "127.0.0.1", 0)
+    sock = slow_client(listener.port)
+    run_until(fake_reactor, lambda: bare.transport is not None)
+    conn = bare.transport
+    assert conn is not None
+    conn.set_idle_timeout(5)
+    sock.send(b"go")
+    run_until(fake_reactor, lambda: conn.writing_paused)  # no pause_writing: no failure
+    assert not conn.is_closing()
+    with contextlib.suppress(OSError):
+        while sock.recv(1 << 16):  # resume_writing is absent too
+            fake_reactor.run_once(0.01)
+            if not conn.get_write_buffer_size():
+                break
+    clock.advance(6)
+    run_until(fake_reactor, lambda: bare.lost)  # no timeout(): the default closes
+    assert bare.lost == [None]
+    sock.close()
+
+
+class Buggy(BaseHandler):
+    """Its ``timeout`` hook has a bug that raises AttributeError."""
+
+    __slots__ = ("lost",)
+
+    def __init__(self) -> None:
+        self.transport = None
+        self.lost: list[Exception | None] = []
+
+    def timeout(self) -> None:
+        self.no_such_attribute.close()  # type: ignore[attr-defined]  # the planted bug
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.lost.append(exc)
+
+
+def test_an_attribute_error_inside_a_hook_is_a_bug_not_a_missing_hook(
+    fake_reactor: Reactor, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    buggy = Buggy()
+    listener = fake_reactor.listen(lambda peer: buggy, "127.0.0.1", 0, idle_timeout=5)
+    sock = client(listener.port)
+    run_until(fake_reactor, lambda: buggy.transport is not None)
+    with caplog.at_level(logging.ERROR, logger="reactor.transport"):
+        clock.advance(6)
+        run_until(fake_reactor, lambda: buggy.lost)
+    assert len(buggy.lost) == 1 and isinstance(buggy.lost[0], AttributeError)
+    assert "in timeout()" in caplog.text
+    sock.close()

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reactor.options import check_count, check_delay, check_port, check_timeout, check_water_marks
+from reactor.options import (
+    DEFAULT_HIGH_WATER,
+    ConnectionOptions,
+    check_count,
+    check_delay,
+    check_port,
+    check_timeout,
+    check_water_marks,
+)
 
 
 @pytest.mark.parametrize("off", [None, 0, 0.0, math.inf])
@@ -73,3 +82,15 @@ def test_ports_out_of_range_are_refused() -> None:
         check_port(0, allow_zero=False)
     with pytest.raises(TypeError, match="port must be an integer"):
         check_port("80")  # type: ignore[arg-type]
+
+
+def test_connection_options_are_one_checked_frozen_value() -> None:
+    options = ConnectionOptions(idle_timeout=0, write_timeout=float("inf"), high_water=1000)
+    assert (options.idle_timeout, options.write_timeout) == (None, None)  # off
+    assert (options.high_water, options.low_water) == (1000, 250)
+    assert ConnectionOptions().high_water == DEFAULT_HIGH_WATER
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        options.read_size = 1  # type: ignore[misc]  # frozen: the point of the test
+    for bad in ({"read_size": 0}, {"idle_timeout": -1}, {"low_water": 10, "high_water": 5}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            ConnectionOptions(**bad)  # type: ignore[arg-type]  # values of mixed types

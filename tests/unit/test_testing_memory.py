@@ -441,3 +441,18 @@ def test_end_input_on_a_pair_reads_what_the_other_end_sent_first() -> None:
     assert bytes(server.data) == b"before the drain"
     assert "eof" in server.events
     reactor.close()
+
+
+def test_timeouts_are_set_through_the_transport_interface_and_recorded() -> None:
+    transport = MemoryTransport(EchoHandler())
+    as_transport: Transport = transport  # the setters are part of the interface
+    as_transport.set_idle_timeout(5)
+    as_transport.set_write_timeout(2.5)
+    assert (transport.idle_timeout, transport.write_timeout) == (5.0, 2.5)
+    as_transport.set_idle_timeout(0)  # 0 and None: off, as on a connection
+    as_transport.set_write_timeout(None)
+    assert (transport.idle_timeout, transport.write_timeout) == (None, None)
+    with pytest.raises(ValueError, match="idle_timeout"):
+        as_transport.set_idle_timeout(-1)
+    with pytest.raises(ValueError, match="write_timeout"):
+        as_transport.set_write_timeout(float("nan"))

@@ -106,11 +106,11 @@ class FakeConn:
 
     def __init__(self, conn_id: int, fired: list[int]) -> None:
         self.id = conn_id
-        self._idle_due: float | None = None
+        self.idle_due: float | None = None
         self.fired = fired
         self.rearm: tuple[DeadlineQueue, float] | None = None
 
-    def _idle_fire(self) -> None:
+    def on_idle(self) -> None:
         self.fired.append(self.id)
         if self.rearm is not None:
             queue, delay = self.rearm
@@ -121,7 +121,7 @@ class FakeConn:
 def deadline_reactor() -> tuple[Reactor, FakeClock, DeadlineQueue]:
     clock = FakeClock(0.0)
     reactor = Reactor(clock=clock)
-    return reactor, clock, reactor._deadlines
+    return reactor, clock, reactor.deadlines
 
 
 def test_deadlines_fire_in_order_through_one_reactor_timer() -> None:
