@@ -24,9 +24,9 @@ contains it: logged with the peer key, recorded in
 ``failures``, the connection aborted with the exception.
 
 Deliberate limits: there are no kernel buffers (a paused reader pushes back
-on the writer at once); idle and write timeouts are options of the real
-transport, not of :class:`~reactor.protocol.Transport`, and do not exist
-here; memory transports are not in the reactor's ``connections`` table.
+on the writer at once); ``set_idle_timeout`` only records its value in
+``idle_timeout`` and write timeouts (an option of the real transport) do not
+exist here; memory transports are not in the reactor's ``connections`` table.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ import itertools
 import logging
 from typing import TYPE_CHECKING
 
+from reactor.options import check_timeout
 from reactor.testing.driver import HandlerDriver
 from reactor.transport import DEFAULT_HIGH_WATER, DEFAULT_READ_SIZE, State
 
@@ -88,6 +89,7 @@ class MemoryTransport(HandlerDriver):
         "bytes_out",
         "created",
         "id",
+        "idle_timeout",
         "last_activity",
         "local",
     )
@@ -140,6 +142,7 @@ class MemoryTransport(HandlerDriver):
         # None; "eof": close at the peer's EOF (close_when_done); "input":
         # also treat the end of what was fed as the EOF (end_input)
         self._drain_mode: str | None = None
+        self.idle_timeout: float | None = None  # recorded only: no deadline runs here
 
     def _start(self) -> None:
         self._guarded(self._handler.connection_made, self)
@@ -236,6 +239,10 @@ class MemoryTransport(HandlerDriver):
     def get_write_buffer_limits(self) -> tuple[int, int]:
         """``(low, high)`` water marks."""
         return (self._low, self._high)
+
+    def set_idle_timeout(self, seconds: float | None) -> None:
+        """Record ``seconds`` (checked as the real transport checks it) in ``idle_timeout``."""
+        self.idle_timeout = check_timeout("idle_timeout", seconds)
 
     def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
         """Set the water marks; ``low`` defaults to a quarter of ``high``."""
