@@ -82,6 +82,9 @@ class _Transport:
         self.written += sum(map(len, lines))
         self.writes += 1
 
+    def set_idle_timeout(self, seconds: float | None) -> None:
+        pass  # the transport's idle deadline: never reached here
+
     def pause_reading(self) -> None:
         pass
 

@@ -45,6 +45,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Protocol
 
 from reactor.framing import FramedHandler, LineFramer
+from reactor.protocol import format_peer
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -61,7 +62,6 @@ __all__ = [
     "ChatRoom",
     "Seat",
     "format_age",
-    "format_peer",
     "plugin",
 ]
 
@@ -75,16 +75,6 @@ allowed beyond it before a slow reader is disconnected."""
 GOODBYE = b"* server shutting down, goodbye\n"
 """The line every member gets when a graceful drain closes the room."""
 _NICK = re.compile(r"[A-Za-z0-9_.\-]{1,32}")
-
-
-def format_peer(key: PeerKey) -> str:
-    """``host:port``, with IPv6 hosts in brackets; Unix peers as ``path#id``."""
-    host, port = key
-    if host.startswith("unix:"):
-        return f"{host}#{port}"
-    if ":" in host:
-        return f"[{host}]:{port}"
-    return f"{host}:{port}"
 
 
 def format_age(seconds: float) -> str:

@@ -8,7 +8,9 @@ idle time, bytes each way, queued output and flow-control state.
 ``reactor serve status`` serves it alone; ``reactor serve NAME --status PORT``
 serves it beside any other protocol in the same reactor, so the page shows
 that protocol's connections as they come and go.  ``/status.json`` (or
-``Accept: application/json``) gives the same table as JSON.
+``?format=json``, or ``Accept: application/json``) gives the same table as
+JSON.  :func:`table_page` is the route that serves it; the HTTP plugin's
+default application serves the same page at ``/connections``.
 
 :func:`snapshot` and :func:`render_html` are pure functions of the
 connections and the time, tested without sockets.
@@ -18,22 +20,18 @@ from __future__ import annotations
 
 import argparse
 import html
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from protocols.http import App, HTTPConfig, HTTPHandler, Request, Response
+from reactor.protocol import format_peer
 
 if TYPE_CHECKING:
     from reactor.protocol import ConnectionInfo, EventLoop, Factory, PeerKey
 
-__all__ = ["StatusPlugin", "plugin", "render_html", "snapshot", "status_app"]
+__all__ = ["StatusPlugin", "plugin", "render_html", "snapshot", "status_app", "table_page"]
 
 _COLUMNS = ("id", "peer", "age", "idle", "bytes_in", "bytes_out", "queued", "flow")
-
-
-def _key(key: PeerKey) -> str:
-    host, port = key
-    return f"[{host}]:{port}" if ":" in host and not host.startswith("unix:") else f"{host}:{port}"
 
 
 def snapshot(
@@ -47,10 +45,10 @@ def snapshot(
             flow.append("reading paused")
         if conn.writing_paused:
             flow.append("writing paused")
-        groups.setdefault(_key(conn.local), []).append(
+        groups.setdefault(format_peer(conn.local), []).append(
             {
                 "id": conn.id,
-                "peer": _key(conn.peer),
+                "peer": format_peer(conn.peer),
                 "age": round(now - conn.created, 1),
                 "idle": round(max(0.0, now - conn.last_activity), 1),
                 "bytes_in": conn.bytes_in,
@@ -91,25 +89,46 @@ def render_html(table: dict[str, list[dict[str, object]]], refresh: float) -> st
     )
 
 
+def _table(request: Request) -> dict[str, list[dict[str, object]]]:
+    transport = request.transport
+    if transport is None:
+        return {}
+    loop = transport.loop
+    return snapshot(loop.connections.values(), loop.time())
+
+
+def _wants_json(request: Request) -> bool:
+    if request.query:
+        fmt = request.args.get("format")
+        if fmt:
+            return fmt[-1] == "json"
+    accept = request.headers.get("accept", "") or ""
+    return "application/json" in accept and "text/html" not in accept
+
+
+def table_page(refresh: float = 2.0) -> Callable[[Request], Response]:
+    """The route serving the live table of the reactor the request came in on.
+
+    HTML (:func:`render_html`, reloading every ``refresh`` seconds), or the
+    :func:`snapshot` as JSON for ``?format=json`` or an ``Accept`` that asks
+    for JSON and not HTML.  :func:`status_app` serves it at ``/``, the HTTP
+    plugin's default application at ``/connections``.
+    """
+
+    def page(request: Request) -> Response:
+        table = _table(request)
+        if _wants_json(request):
+            return Response.json(table)
+        return Response.html(render_html(table, refresh))
+
+    return page
+
+
 def status_app(refresh: float = 2.0) -> App:
     """An HTTP application serving the page at ``/`` and JSON at ``/status.json``."""
     app = App()
-
-    def table(request: Request) -> dict[str, list[dict[str, object]]]:
-        transport = request.transport
-        if transport is None:
-            return {}
-        loop = transport.loop
-        return snapshot(loop.connections.values(), loop.time())
-
-    def page(request: Request) -> Response:
-        accept = request.headers.get("accept", "") or ""
-        if "application/json" in accept and "text/html" not in accept:
-            return Response.json(table(request))
-        return Response.html(render_html(table(request), refresh))
-
-    app.add("GET", "/", page)
-    app.add("GET", "/status.json", lambda request: Response.json(table(request)))
+    app.add("GET", "/", table_page(refresh))
+    app.add("GET", "/status.json", lambda request: Response.json(_table(request)))
     return app
 
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from reactor.framing import DEFAULT_MAX_SIZE, parse_packet
 from reactor.listener import Overload
+from reactor.protocol import format_peer
 
 if TYPE_CHECKING:
     from reactor.protocol import Plugin
@@ -44,12 +45,9 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 def format_address(host: str, port: int) -> str:
-    """``host:port`` as people write it: ``[::1]:5678`` for IPv6, the path for Unix."""
-    if host.startswith("unix:"):
-        return host
-    if ":" in host:
-        return f"[{host}]:{port}"
-    return f"{host}:{port}"
+    """``host:port`` as people write it (:func:`reactor.protocol.format_peer`):
+    ``[::1]:5678`` for IPv6; a Unix socket is its path, which has no port."""
+    return format_peer((host, 0 if host.startswith("unix:") else port))
 
 
 # -- option values -----------------------------------------------------------------

@@ -36,6 +36,7 @@ __all__ = [
     "ProtocolError",
     "TimerHandle",
     "Transport",
+    "format_peer",
     "missing_hook",
 ]
 
@@ -46,6 +47,30 @@ IPv4-mapped IPv6 addresses become dotted quads, IPv6 scope ids are kept as
 ``%scope`` in the host, and Unix-socket peers (which have no port) are keyed
 ``("unix:" + peer path, connection id)`` so two of them never collide.
 """
+
+
+def format_peer(key: PeerKey) -> str:
+    """A peer key as an address is written: ``127.0.0.1:5678``, ``[::1]:5678``.
+
+    IPv6 hosts are bracketed (a ``%scope`` stays inside the brackets), so for
+    every IP key the string reads back as the key: the host is what precedes
+    the last ``:``, without its brackets, and the port what follows it.  A
+    Unix key ``("unix:/path", id)`` is shown as ``unix:/path#id``: the ``#``
+    says the number is the connection id that keeps two peers of one socket
+    apart, not a port; an id of 0 (a listener's or an outbound connection's
+    own address, where there is nothing to tell apart) is left out.
+    Every view of the connection table (the status page, the chat room, the
+    HTTP application's ``/connections``, the RESP server's ``CLIENT LIST``)
+    writes peer keys with it (``CLIENT LIST`` keeps Redis's ``path:0`` for
+    Unix peers).
+    """
+    host, port = key
+    if host.startswith("unix:"):
+        return f"{host}#{port}" if port else host
+    if ":" in host:
+        return f"[{host}]:{port}"
+    return f"{host}:{port}"
+
 
 ActiveMode: TypeAlias = bool | int | Literal["once"]
 """gen_tcp's ``{active, true | false | once | N}``; see :meth:`Transport.set_active`."""
@@ -256,16 +281,20 @@ class Transport(ConnectionInfo, Protocol):
         """
         ...
 
-    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
-        """Set the water marks for ``pause_writing``/``resume_writing``."""
+    def set_idle_timeout(self, seconds: float | None) -> None:
+        """Call the handler's ``timeout()`` hook after ``seconds`` without I/O.
+
+        The deadline follows the connection's last activity and costs nothing
+        per read; once it passes, the hook runs (``close()`` without one) and,
+        if the connection is still open, the deadline is armed ``seconds``
+        later again.  ``None`` or ``0`` turns it off; a negative number or
+        ``nan`` raises :exc:`ValueError`.  This replaces the listener's
+        ``idle_timeout`` for the connection.
+        """
         ...
 
-    def set_idle_timeout(self, seconds: float | None) -> None:
-        """Call the handler's ``timeout()`` after ``seconds`` without I/O.
-
-        ``None`` or ``0`` turns it off; a negative number or ``nan`` raises
-        :exc:`ValueError`.
-        """
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+        """Set the water marks for ``pause_writing``/``resume_writing``."""
         ...
 
     def set_write_timeout(self, seconds: float | None) -> None:

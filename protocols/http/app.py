@@ -13,12 +13,12 @@ the default application's ``Hello, World!`` costs almost nothing per
 request.
 
 :func:`default_app` is what ``reactor serve http`` serves: ``/`` says hello,
-``/connections`` lists the reactor's live connection table.
+``/connections`` is the reactor's live connection table, the page of
+:mod:`protocols.status`.
 """
 
 from __future__ import annotations
 
-import html
 import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, TypeAlias, TypeVar
@@ -28,9 +28,9 @@ from protocols.http.writer import PreparedHead, prepare_head
 
 if TYPE_CHECKING:
     from protocols.http.events import Headers, RequestHead
-    from reactor.protocol import ConnectionInfo, PeerKey, Transport
+    from reactor.protocol import PeerKey, Transport
 
-__all__ = ["App", "Body", "Handler", "Request", "Response", "default_app", "format_peer"]
+__all__ = ["App", "Body", "Handler", "Request", "Response", "default_app"]
 
 Body: TypeAlias = bytes | Iterable[bytes]
 """Bytes, or an iterable (a generator, say) of bytes chunks to stream."""
@@ -259,64 +259,6 @@ class App:
         return _NOT_FOUND
 
 
-def format_peer(key: PeerKey) -> str:
-    """``host:port``, with IPv6 hosts bracketed."""
-    host, port = key
-    if host.startswith("unix:"):
-        return host
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
-def _connection_rows(request: Request) -> list[dict[str, object]]:
-    transport = request.transport
-    if transport is None:
-        return []
-    loop = transport.loop
-    now = loop.time()
-    conns: Iterable[ConnectionInfo] = loop.connections.values()
-    return [
-        {
-            "id": c.id,
-            "peer": format_peer(c.peer),
-            "local": format_peer(c.local),
-            "age": round(now - c.created, 3),
-            "bytes_in": c.bytes_in,
-            "bytes_out": c.bytes_out,
-            "idle": round(max(0.0, now - c.last_activity), 3),
-        }
-        for c in sorted(conns, key=lambda c: c.id)
-    ]
-
-
-def _wants_json(request: Request) -> bool:
-    fmt = request.args.get("format")
-    if fmt:
-        return fmt[-1] == "json"
-    accept = request.headers.get("accept", "") or ""
-    return "application/json" in accept and "text/html" not in accept
-
-
-def connections_page(request: Request) -> Response:
-    """The live connection table, as HTML or JSON."""
-    rows = _connection_rows(request)
-    if _wants_json(request):
-        return Response.json({"connections": rows})
-    cells = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(row[k]))}</td>" for k in _COLUMNS) + "</tr>\n"
-        for row in rows
-    )
-    head = "".join(f"<th>{html.escape(k)}</th>" for k in _COLUMNS)
-    page = (
-        '<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
-        "<title>selreactor connections</title></head>\n<body>\n"
-        f"<h1>{len(rows)} live connection{'' if len(rows) == 1 else 's'}</h1>\n"
-        f"<table>\n<tr>{head}</tr>\n{cells}</table>\n</body></html>\n"
-    )
-    return Response.html(page)
-
-
-_COLUMNS = ("id", "peer", "local", "age", "bytes_in", "bytes_out", "idle")
-
 HELLO = Response.text("Hello, World!").prepare()
 
 
@@ -326,8 +268,12 @@ def hello(request: Request) -> Response:
 
 
 def default_app() -> App:
-    """``/``: hello; ``/connections``: the connection table."""
+    """``/``: hello; ``/connections``: the status page's connection table."""
+    # The status plugin is itself an application of this package: importing
+    # it while the package loads would be circular.
+    from protocols.status import table_page  # noqa: PLC0415  (status sits above http)
+
     app = App()
     app.add("GET", "/", hello)
-    app.add("GET", "/connections", connections_page)
+    app.add("GET", "/connections", table_page())
     return app

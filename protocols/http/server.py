@@ -30,8 +30,14 @@ is armed likewise only when a read leaves a body incomplete: ``body_timeout``
 seconds, extended by one second per ``body_min_rate`` bytes received.  Reads
 never touch it; when it fires it computes the extended deadline from the
 transport's byte count and re-arms itself if that lies ahead, else answers
-408 and closes.  The keep-alive idle timer is one timer per connection that
-re-arms itself from the last activity when it fires, never per request.
+408 and closes.  The keep-alive timeout is no timer of the handler's: it is
+the transport's idle deadline (:meth:`~reactor.protocol.Transport.set_idle_timeout`,
+set once per connection), which reads and writes only stamp.  When it passes,
+the transport calls :meth:`HTTPHandler.timeout`, which closes a connection
+idle between requests and leaves one alone whose request is in progress (the
+header and body deadlines govern it) or that has work in hand (a streamed
+response, a pipelined batch, answers waiting for the peer to read); the
+transport then looks again a whole timeout later.
 
 Drain.  :meth:`HTTPHandler.drain_requested` closes an idle keep-alive
 connection at once.  Otherwise every request already started (a partial
@@ -56,7 +62,7 @@ from protocols.http.writer import CONTINUE, ResponseWriter, date_line, status_li
 from reactor.protocol import BaseHandler
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from reactor.protocol import PeerKey, TimerHandle, Transport
 
@@ -79,11 +85,11 @@ _date_second = -1
 _date = b""
 
 
-def current_date() -> bytes:
-    """The ``Date`` line, formatted at most once per second."""
+def current_date(wall_clock: Callable[[], float] = time.time) -> bytes:
+    """The ``Date`` line for ``wall_clock()`` (seconds since the epoch), formatted
+    at most once per second."""
     global _date_second, _date
-    now = time.time()
-    second = int(now)
+    second = int(wall_clock())
     if second != _date_second:
         _date = date_line(second)
         _date_second = second
@@ -91,7 +97,11 @@ def current_date() -> bytes:
 
 
 class HTTPHandler(BaseHandler):
-    """Serves one connection with an :class:`App`."""
+    """Serves one connection with an :class:`App`.
+
+    ``wall_clock`` gives the time of the ``Date`` field (:func:`time.time`
+    unless a test fixes it).
+    """
 
     __slots__ = (
         "_body",
@@ -104,21 +114,27 @@ class HTTPHandler(BaseHandler):
         "_eof",
         "_head",
         "_header_timer",
-        "_idle_timer",
         "_out",
         "_out_size",
         "_parser",
         "_paused_reading",
         "_scheduled",
         "_stream",
-        "_work_at",
+        "_wall_clock",
         "_writer",
         "_writing_paused",
         "app",
         "peer",
     )
 
-    def __init__(self, app: App, config: HTTPConfig, peer: PeerKey) -> None:
+    def __init__(
+        self,
+        app: App,
+        config: HTTPConfig,
+        peer: PeerKey,
+        *,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
         self.app = app
         self.peer = peer
         self._config = config
@@ -133,11 +149,10 @@ class HTTPHandler(BaseHandler):
         self._paused_reading = False
         self._scheduled: TimerHandle | None = None
         self._header_timer: TimerHandle | None = None
-        self._idle_timer: TimerHandle | None = None
         self._body_timer: TimerHandle | None = None
         self._body_start = 0.0  # when the body deadline was armed
         self._body_mark = 0  # the transport's bytes_in when the body began
-        self._work_at = 0.0
+        self._wall_clock = wall_clock
         self._eof = False
         self._draining = False
         self._closed = False
@@ -146,10 +161,9 @@ class HTTPHandler(BaseHandler):
 
     def connection_made(self, transport: Transport) -> None:
         self.transport = transport
-        loop = transport.loop
-        self._work_at = loop.time()
         if self._config.keepalive_timeout > 0:
-            self._idle_timer = loop.call_later(self._config.keepalive_timeout, self._idle_check)
+            # The transport's idle deadline: nothing to arm or cancel per request.
+            transport.set_idle_timeout(self._config.keepalive_timeout)
 
     def data_received(self, data: bytes) -> None:
         if self._closed:
@@ -183,9 +197,22 @@ class HTTPHandler(BaseHandler):
             self._scheduled = self.transport.loop.call_soon(self._resume)
 
     def timeout(self) -> None:
-        # The transport's own idle timeout: a connection with work is not idle.
-        if not self._busy() and self.transport is not None:
-            self._shutdown()
+        """The idle deadline passed: close a keep-alive connection idle between requests.
+
+        A head or body on its way is the business of its own deadline, and a
+        connection with work in hand is not idle: both are left open (the
+        transport looks again a timeout later).
+        """
+        if (
+            self._closed
+            or self.transport is None
+            or self._busy()
+            or self._parser.in_head
+            or self._body_timer is not None
+        ):
+            return
+        log.debug("closing idle connection %s", self.peer)
+        self._shutdown()
 
     def drain_requested(self) -> None:
         """A graceful drain started: finish what was started, then close.
@@ -217,7 +244,6 @@ class HTTPHandler(BaseHandler):
         self._scheduled = None
         if self._closed or self.transport is None:
             return
-        self._work_at = self.transport.loop.time()
         if self._stream is not None and not self._pump():
             return
         if not self._closed and not self._writing_paused:
@@ -346,7 +372,7 @@ class HTTPHandler(BaseHandler):
         body = response.body
         if prepared is not None and not close:
             assert isinstance(body, bytes)
-            data = writer.prepared(head, prepared, body, current_date())
+            data = writer.prepared(head, prepared, body, current_date(self._wall_clock))
             self._out.append(data)
             self._out_size += len(data)
             if self._out_size >= _BATCH:
@@ -358,7 +384,7 @@ class HTTPHandler(BaseHandler):
                     response.status,
                     response.headers,
                     bytes(body),
-                    current_date(),
+                    current_date(self._wall_clock),
                     close=close,
                 )
             )
@@ -375,7 +401,7 @@ class HTTPHandler(BaseHandler):
                     head,
                     response.status,
                     response.headers,
-                    current_date(),
+                    current_date(self._wall_clock),
                     length=length,
                     close=close,
                 )
@@ -451,7 +477,9 @@ class HTTPHandler(BaseHandler):
             return
         reason = status_line(status)[13:-2].decode()
         self._write(
-            self._writer.response(None, status, _TEXT, f"{reason}\n".encode(), current_date())
+            self._writer.response(
+                None, status, _TEXT, f"{reason}\n".encode(), current_date(self._wall_clock)
+            )
         )
         self._shutdown()
 
@@ -510,24 +538,6 @@ class HTTPHandler(BaseHandler):
         )
         self._error(408)
 
-    def _idle_check(self) -> None:
-        self._idle_timer = None
-        transport = self.transport
-        if transport is None or self._closed:
-            return
-        loop = transport.loop
-        timeout = self._config.keepalive_timeout
-        now = loop.time()
-        last = max(transport.last_activity, self._work_at)
-        # A head or body on its way is the business of its own deadline.
-        watched = self._busy() or self._parser.in_head or self._body_timer is not None
-        if watched or now - last < timeout:
-            delay = timeout if watched else last + timeout - now
-            self._idle_timer = loop.call_later(max(delay, 0.001), self._idle_check)
-            return
-        log.debug("closing idle connection %s", self.peer)
-        self._shutdown()
-
     def _shutdown(self) -> None:
         """Close after flushing what was written; read nothing more."""
         if self._out:
@@ -562,10 +572,10 @@ class HTTPHandler(BaseHandler):
             self.transport.write(data)
 
     def _cancel_timers(self) -> None:
-        for timer in (self._header_timer, self._idle_timer, self._scheduled, self._body_timer):
+        for timer in (self._header_timer, self._scheduled, self._body_timer):
             if timer is not None:
                 timer.cancel()
-        self._header_timer = self._idle_timer = self._scheduled = self._body_timer = None
+        self._header_timer = self._scheduled = self._body_timer = None
 
     def _pause_reading(self) -> None:
         if not self._paused_reading and self.transport is not None:

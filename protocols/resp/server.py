@@ -46,7 +46,7 @@ from protocols.resp.parser import (
 from protocols.resp.session import Session
 from protocols.resp.settings import configure, max_clients_figure
 from protocols.resp.store import Databases
-from reactor.protocol import BaseHandler
+from reactor.protocol import BaseHandler, format_peer
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -63,13 +63,12 @@ SWEEP_MAX_ROUNDS = 16
 
 
 def format_addr(key: PeerKey) -> str:
-    """``host:port`` as Redis writes it: IPv6 in brackets, Unix paths with port 0."""
-    host, port = key
+    """``addr=``/``laddr=`` as Redis writes them: an IP key as
+    :func:`~reactor.protocol.format_peer` writes it, a Unix path with port 0."""
+    host = key[0]
     if host.startswith("unix:"):
         return f"{host[5:]}:0"
-    if ":" in host:
-        return f"[{host}]:{port}"
-    return f"{host}:{port}"
+    return format_peer(key)
 
 
 class RespService:

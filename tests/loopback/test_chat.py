@@ -10,9 +10,10 @@ from typing import ClassVar
 
 import pytest
 
-from protocols.chat import ChatHandler, format_peer, plugin
+from protocols.chat import ChatHandler, plugin
 from reactor.listener import Listener
 from reactor.loop import Reactor
+from reactor.protocol import format_peer
 from reactor.testing import run_until
 from tests.helpers import client, read_until_eof, recv_some
 

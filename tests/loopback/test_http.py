@@ -180,15 +180,24 @@ def test_curl_streamed_response(threaded: tuple[ReactorThread, Server]) -> None:
 @needs_curl
 def test_curl_connections_json(threaded: tuple[ReactorThread, Server]) -> None:
     _, server = threaded
-    out = curl(f"http://127.0.0.1:{server.port}/connections?format=json")
-    rows = json.loads(out.stdout)["connections"]
+    out = curl("--include", f"http://127.0.0.1:{server.port}/connections?format=json")
+    head, _, body = out.stdout.partition(b"\r\n\r\n")
+    assert b"Content-Type: application/json\r\n" in head
+    table = json.loads(body)  # the status page's table: local address -> rows
+    [rows] = table.values()
+    assert list(table) == [f"127.0.0.1:{server.port}"]
     assert len(rows) == 1
     row = rows[0]
     assert re.fullmatch(r"127\.0\.0\.1:\d+", row["peer"])
-    assert row["local"] == f"127.0.0.1:{server.port}"
     assert row["bytes_in"] > 0 and row["age"] >= 0 and row["idle"] >= 0
-    out = curl("--header", "Accept: text/html", f"http://127.0.0.1:{server.port}/connections")
-    assert b"<table>" in out.stdout and b"1 live connection<" in out.stdout
+    assert row["flow"] == "flowing"
+    out = curl(
+        "--include", "--header", "Accept: text/html", f"http://127.0.0.1:{server.port}/connections"
+    )
+    head, _, body = out.stdout.partition(b"\r\n\r\n")
+    assert b"Content-Type: text/html; charset=utf-8\r\n" in head
+    assert b"<table>" in body and b"<h1>1 live connection</h1>" in body
+    assert f"<h2>127.0.0.1:{server.port}: 1 connection</h2>".encode() in body
 
 
 # -- http.client -----------------------------------------------------------------------
@@ -643,8 +652,9 @@ def test_connections_page_over_ipv6(reactor: Reactor) -> None:
         reply = read_until_eof(reactor, sock)
     finally:
         sock.close()
-    rows = json.loads(reply.partition(b"\r\n\r\n")[2])["connections"]
-    assert any(re.fullmatch(r"\[::1\]:\d+", r["peer"]) for r in rows), rows
+    table = json.loads(reply.partition(b"\r\n\r\n")[2])
+    rows = table[f"[::1]:{listener.port}"]
+    assert any(re.fullmatch(r"\[::1\]:\d+", r["peer"]) for r in rows), table
 
 
 # -- the command line ----------------------------------------------------------------------

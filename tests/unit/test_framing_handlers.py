@@ -13,7 +13,6 @@ from protocols.chat import (
     ChatPlugin,
     ChatRoom,
     format_age,
-    format_peer,
 )
 from protocols.packet import PacketEcho, PacketPlugin
 from reactor.framing import (
@@ -24,6 +23,7 @@ from reactor.framing import (
     LineFramer,
     make_framer,
 )
+from reactor.protocol import format_peer
 from reactor.testing import FakeClock, MemoryTransport
 
 if TYPE_CHECKING:

@@ -23,7 +23,7 @@ from protocols.http.events import NEED_DATA, Headers, HTTPError, Limits, Request
 from protocols.http.parser import RequestParser
 from protocols.http.server import HTTPConfig, HTTPHandler
 from protocols.http.writer import ResponseWriter, prepare_head
-from tests.unit.test_http_server import FakeLoop, FakeTransport, feed
+from tests.unit.test_http_server import NOW, FakeLoop, FakeTransport, feed
 
 TCHAR = "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 # Mostly plain characters, with the ones each rule is about mixed in.
@@ -212,7 +212,11 @@ def test_requests_cut_anywhere_give_the_same_events_on_either_path(
 def answers(app: App, wire: bytes, budget: int, *, pipelined: bool) -> bytes:
     loop = FakeLoop()
     transport = FakeTransport(loop)
-    handler = HTTPHandler(app, HTTPConfig(pipeline_budget=budget), ("192.0.2.1", 1))
+    # A fixed wall clock: runs compared byte for byte must not straddle a
+    # second, whose tick would change the Date field between them.
+    handler = HTTPHandler(
+        app, HTTPConfig(pipeline_budget=budget), ("192.0.2.1", 1), wall_clock=lambda: NOW
+    )
     handler.connection_made(transport)  # type: ignore[arg-type]
     parts = [wire] if pipelined else wire.split(b"\r\n\r\n")
     for i, part in enumerate(parts):

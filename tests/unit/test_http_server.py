@@ -18,6 +18,8 @@ from protocols.http.server import HTTPConfig, HTTPHandler, current_date
 from reactor.testing import FakeClock
 
 PEER = ("192.0.2.7", 40000)
+NOW = 784111777.9  # the wall clock of the handlers made by make(): a fixed Date
+DATE = b"Sun, 06 Nov 1994 08:49:37 GMT"
 
 
 class FakeTimer:
@@ -92,7 +94,13 @@ class FakeLoop:
 
 
 class FakeTransport:
-    """Records what the handler writes; water marks are driven by the test."""
+    """Records what the handler writes; water marks are driven by the test.
+
+    The idle deadline behaves as the real transport's: one timer, re-armed
+    from ``last_activity`` when it fires early, then the handler's
+    ``timeout()`` (``protocol``, set by :func:`make`) and a whole timeout
+    later again while the connection stays open.
+    """
 
     _ids = itertools.count(1)
 
@@ -108,7 +116,35 @@ class FakeTransport:
         self._reading = True
         self._closed = False
         self.aborted = False
+        self.protocol: HTTPHandler | None = None
+        self.idle_timeout: float | None = None
+        self.idle_timer: FakeTimer | None = None
         loop.table[self.id] = self
+
+    def set_idle_timeout(self, seconds: float | None) -> None:
+        self.idle_timeout = seconds or None
+        if self.idle_timer is not None:
+            self.idle_timer.cancel()
+            self.idle_timer = None
+        if self.idle_timeout is not None and not self._closed:
+            due = self.last_activity + self.idle_timeout
+            self.idle_timer = self.loop.call_at(due, self._idle_fire)
+
+    def _idle_fire(self) -> None:
+        self.idle_timer = None
+        timeout = self.idle_timeout
+        if timeout is None or self._closed:
+            return
+        now = self.loop.time()
+        if now < self.last_activity + timeout:  # there was activity: re-arm from it
+            self.idle_timer = self.loop.call_at(self.last_activity + timeout, self._idle_fire)
+            return
+        if self.protocol is not None:
+            self.protocol.timeout()
+        else:
+            self.close()
+        if not self._closed and self.idle_timer is None:
+            self.idle_timer = self.loop.call_at(now + timeout, self._idle_fire)
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         assert not self._closed, "write after close"
@@ -126,9 +162,26 @@ class FakeTransport:
 
     def close(self) -> None:
         self._closed = True
+        self._forget_idle()
 
     def abort(self) -> None:
         self._closed = self.aborted = True
+        self._forget_idle()
+
+    def _forget_idle(self) -> None:
+        if self.idle_timer is not None:
+            self.idle_timer.cancel()
+            self.idle_timer = None
+
+    def is_reading(self) -> bool:
+        return self._reading
+
+    def get_write_buffer_size(self) -> int:
+        return 0
+
+    @property
+    def writing_paused(self) -> bool:
+        return False
 
     def pause_reading(self) -> None:
         self._reading = False
@@ -153,7 +206,13 @@ def reading(transport: FakeTransport) -> bool:
 def make(app: App | None = None, **config: object) -> tuple[FakeLoop, FakeTransport, HTTPHandler]:
     loop = FakeLoop()
     transport = FakeTransport(loop)
-    handler = HTTPHandler(app or default_app(), HTTPConfig(**config), PEER)  # type: ignore[arg-type]
+    handler = HTTPHandler(
+        app or default_app(),
+        HTTPConfig(**config),  # type: ignore[arg-type]
+        PEER,
+        wall_clock=lambda: NOW,
+    )
+    transport.protocol = handler
     handler.connection_made(transport)  # type: ignore[arg-type]
     return loop, transport, handler
 
@@ -206,15 +265,25 @@ GET = b"GET / HTTP/1.1\r\nHost: h\r\n\r\n"
 
 def test_hello_keep_alive() -> None:
     loop, transport, handler = make()
+    armed = len(loop.timers)
     for _ in range(3):
         feed(handler, transport, GET)
         [(status, headers, body)] = responses(transport.take())
         assert (status, body) == (200, b"Hello, World!")
         assert headers[b"server"] == b"selreactor"
         assert headers[b"content-length"] == b"13"
-        assert headers[b"date"] == current_date()[6:-2]
+        assert headers[b"date"] == DATE
     assert not closed(transport) and reading(transport)
-    assert loop.live_timers() == 1  # the idle timer, nothing per request
+    # The transport's idle deadline is the only timer: the handler arms none per request.
+    assert transport.idle_timeout == 15.0
+    assert loop.live_timers() == 1 and transport.idle_timer is not None
+    assert len(loop.timers) == armed  # nothing armed (or cancelled) per request
+
+
+def test_date_comes_from_the_wall_clock_at_most_once_a_second() -> None:
+    assert current_date(lambda: NOW) == b"Date: " + DATE + b"\r\n"
+    assert current_date(lambda: 0.0) == b"Date: Thu, 01 Jan 1970 00:00:00 GMT\r\n"
+    assert current_date(lambda: 0.999) is current_date(lambda: 0.5)  # formatted once
 
 
 def test_head_request_gets_no_body() -> None:
@@ -405,6 +474,35 @@ def test_idle_keep_alive_closes_quietly() -> None:
     assert loop.live_timers() == 0
 
 
+@pytest.mark.parametrize(
+    "partial",
+    [b"GET / HTTP/1.1\r\nHost:", b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 9\r\n\r\nab"],
+)
+def test_a_request_in_progress_outlives_the_keep_alive_timeout(partial: bytes) -> None:
+    loop, transport, handler = make(
+        echo_app(), keepalive_timeout=1.0, header_timeout=10.0, body_timeout=10.0, body_min_rate=0
+    )
+    feed(handler, transport, GET)
+    transport.take()
+    feed(handler, transport, partial)
+    loop.advance(9.9)  # ten keep-alive timeouts: its own deadline governs it
+    assert not closed(transport) and transport.take() == b""
+    loop.advance(0.2)
+    [(status, _, _)] = responses(transport.take())
+    assert status == 408 and closed(transport)
+
+
+def test_keep_alive_timeout_counts_from_the_last_response() -> None:
+    loop, transport, handler = make(keepalive_timeout=5.0)
+    loop.advance(4.0)
+    feed(handler, transport, GET)  # the response is written now: activity
+    assert transport.take()
+    loop.advance(4.9)
+    assert not closed(transport)
+    loop.advance(0.2)
+    assert closed(transport) and not transport.aborted and transport.take() == b""
+
+
 def test_idle_timer_ignores_a_busy_stream() -> None:
     def forever(request: Request) -> Response:
         return Response(200, [], iter(lambda: b"x", None))
@@ -479,7 +577,7 @@ def test_stream_with_length_to_http10_and_head() -> None:
     assert closed(transport)
     _, transport, handler = make(App(fallback=stream))
     feed(handler, transport, b"HEAD / HTTP/1.1\r\nHost: h\r\n\r\n")
-    assert transport.take().endswith(b"Content-Length: 6\r\n" + current_date() + b"\r\n")
+    assert transport.take().endswith(b"Content-Length: 6\r\nDate: " + DATE + b"\r\n\r\n")
 
 
 def test_stream_closed_when_the_connection_is_lost() -> None:
@@ -563,7 +661,7 @@ def test_writing_paused_stops_pipelined_work_until_resumed() -> None:
     assert transport.out.count(b"HTTP/1.1 200") == 3 and reading(transport)
 
 
-def test_connections_page_json_and_html() -> None:
+def test_connections_page_is_the_status_table_as_json_and_html() -> None:
     loop, transport, handler = make()
     other = FakeTransport(loop, ("::1", 5555))
     other.bytes_in = 42
@@ -571,7 +669,19 @@ def test_connections_page_json_and_html() -> None:
     feed(handler, transport, b"GET /connections?format=json HTTP/1.1\r\nHost: h\r\n\r\n")
     [(status, headers, body)] = responses(transport.take())
     assert status == 200 and headers[b"content-type"] == b"application/json"
-    rows = json.loads(body)["connections"]
+    table = json.loads(body)
+    assert list(table) == ["127.0.0.1:8080"]  # the status page's table, by local address
+    rows = table["127.0.0.1:8080"]
+    assert list(rows[0]) == [
+        "id",
+        "peer",
+        "age",
+        "idle",
+        "bytes_in",
+        "bytes_out",
+        "queued",
+        "flow",
+    ]
     assert [r["peer"] for r in rows] == ["192.0.2.7:40000", "[::1]:5555"]
     assert rows[1]["bytes_in"] == 42 and rows[1]["age"] == 2.5 and rows[1]["idle"] == 2.5
     feed(
@@ -580,10 +690,12 @@ def test_connections_page_json_and_html() -> None:
         b"GET /connections HTTP/1.1\r\nHost: h\r\nAccept: application/json\r\n\r\n",
     )
     [(_, _, body)] = responses(transport.take())
-    assert len(json.loads(body)["connections"]) == 2
+    assert len(json.loads(body)["127.0.0.1:8080"]) == 2
     feed(handler, transport, b"GET /connections HTTP/1.1\r\nHost: h\r\n\r\n")
     [(_, headers, body)] = responses(transport.take())
-    assert headers[b"content-type"].startswith(b"text/html")
+    assert headers[b"content-type"] == b"text/html; charset=utf-8"
+    assert b"<h2>127.0.0.1:8080: 2 connections</h2>" in body  # the status page's rendering
+    assert b'<meta http-equiv="refresh" content="2">' in body
     assert b"<td>[::1]:5555</td>" in body and b"2 live connections" in body
 
 

@@ -60,8 +60,8 @@ def test_html_shows_every_peer_escaped_and_refreshes() -> None:
     page = render_html(snapshot(conns, now=101.0), refresh=1.5)
     assert '<meta http-equiv="refresh" content="1.5">' in page
     assert "<h1>1 live connection</h1>" in page
-    assert "unix:&lt;x&gt;:1" in page
-    assert "unix:/tmp/s:0: 1 connection" in page
+    assert "unix:&lt;x&gt;#1" in page  # format_peer's Unix key: path#connection id
+    assert "unix:/tmp/s: 1 connection" in page
 
 
 def test_an_empty_table() -> None:
