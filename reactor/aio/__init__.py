@@ -1,25 +1,16 @@
 """selreactor as an asyncio event loop (what uvloop is for libuv).
 
 ``reactor.aio.new_event_loop()`` returns an :class:`asyncio.AbstractEventLoop`
-driven by a :class:`reactor.Reactor`; the rest of this package lets a program
-switch to it in one line (:func:`run`, :func:`install`, :class:`EventLoopPolicy`).
+driven by a :class:`reactor.Reactor`: asyncio's own futures, tasks and
+scheduling, selreactor's connections as the stream transports.  A program
+switches to it in one line: :func:`run` instead of ``asyncio.run``,
+:func:`install` (like ``uvloop.install()``), :class:`EventLoopPolicy`, or
+``loop_factory=reactor.aio.new_event_loop`` on Python 3.12+.
 """
 
 from __future__ import annotations
 
-import asyncio
+from reactor.aio.loop import EventLoop, ServeOptions
+from reactor.aio.runner import EventLoopPolicy, install, new_event_loop, run
 
-__all__ = ["EventLoopPolicy", "new_event_loop"]
-
-
-def new_event_loop() -> asyncio.AbstractEventLoop:
-    """A new event loop over a new reactor."""
-    return asyncio.SelectorEventLoop()
-
-
-class EventLoopPolicy(asyncio.DefaultEventLoopPolicy):
-    """The asyncio policy whose loops are :func:`new_event_loop`'s."""
-
-    def new_event_loop(self) -> asyncio.AbstractEventLoop:
-        """A new reactor.aio loop."""
-        return new_event_loop()
+__all__ = ["EventLoop", "EventLoopPolicy", "ServeOptions", "install", "new_event_loop", "run"]
