@@ -35,11 +35,11 @@ import logging
 import socket
 import sys
 import weakref
-from asyncio import sslproto
-from typing import TYPE_CHECKING, TypedDict, cast
+from asyncio import base_events, sslproto
+from typing import IO, TYPE_CHECKING, TypedDict, cast
 
 from reactor.aio.selector import AioReactor, SharedSelector
-from reactor.aio.transport import Starter, TransportTable
+from reactor.aio.transport import AioTransport, Starter, TransportTable
 from reactor.listener import Listener
 from reactor.options import ConnectionOptions, check_count
 from reactor.transport import Connection
@@ -268,6 +268,31 @@ class EventLoop(asyncio.SelectorEventLoop):
             server_hostname,
             **kwargs,  # type: ignore[arg-type]
         )
+
+    async def _sendfile_native(
+        self, transp: asyncio.Transport, file: IO[bytes], offset: int, count: int | None
+    ) -> int:
+        """``loop.sendfile()``: flush what is queued, then ``os.sendfile()``
+        from the file to the socket (asyncio's ``sock_sendfile``)."""
+        if not isinstance(transp, AioTransport):
+            return await super()._sendfile_native(transp, file, offset, count)  # type: ignore[misc, no-any-return]
+        conn = transp.connection
+        # asyncio's own helper: it pauses reading, takes the protocol's place
+        # (connection_lost still reaches the protocol), and waits for a drain.
+        proto = base_events._SendfileFallbackProtocol(transp)  # type: ignore[attr-defined]
+        low, high = conn.get_write_buffer_limits()
+        try:
+            conn.set_write_buffer_limits(0, 0)  # pause_writing until it is all sent
+            await proto.drain()
+            conn.set_write_buffer_limits(high, low)
+            transp.refuse_writes(True)
+            sock = cast("socket.socket", conn.get_extra_info("socket"))
+            return await self.sock_sendfile(sock, file, offset, count, fallback=False)
+        finally:
+            transp.refuse_writes(False)
+            if not conn.is_closing():
+                conn.set_write_buffer_limits(high, low)
+            await proto.restore()
 
     # -- servers: selreactor listeners ------------------------------------------------
 
