@@ -1,7 +1,7 @@
 """The asyncio event loop over a selreactor :class:`~reactor.loop.Reactor`.
 
 Theory of operation (uvloop is the model: asyncio's interface over another
-core).  :class:`EventLoop` is asyncio's own selector loop (pure Python and
+core).  :class:`Loop` is asyncio's own selector loop (pure Python and
 loop-agnostic above its selector and its transports), with two parts
 replaced:
 
@@ -13,7 +13,7 @@ replaced:
   (C-accelerated) ones;
 * stream transports are selreactor connections: ``create_connection``,
   ``create_unix_connection``, ``connect_accepted_socket`` and ``start_tls``
-  reach :meth:`EventLoop._make_socket_transport`, and ``create_server`` /
+  reach :meth:`Loop._make_socket_transport`, and ``create_server`` /
   ``create_unix_server`` serve each socket with a reactor
   :class:`~reactor.listener.Listener`.  So every connection is in the
   reactor's peer-keyed table (and on the status page), and servers accept
@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     from reactor.protocol import Handler, PeerKey
     from reactor.seam import LiveConnection
 
-__all__ = ["EventLoop", "ServeOptions"]
+__all__ = ["Loop", "ServeOptions"]
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +124,7 @@ class _AcceptFactory:
 
     def __init__(
         self,
-        loop: EventLoop,
+        loop: Loop,
         protocol_factory: Callable[[], asyncio.BaseProtocol],
         ssl: ssl_module.SSLContext | None,
         server: asyncio.Server | None,
@@ -151,7 +151,7 @@ class _AcceptFactory:
         return cast("Handler", Starter(self.loop, self.table, protocol, server=self.server))
 
 
-class EventLoop(asyncio.SelectorEventLoop):
+class Loop(asyncio.SelectorEventLoop):
     """An asyncio event loop driven by a selreactor reactor.
 
     ``reactor`` is the :class:`~reactor.loop.Reactor` it runs (a new one by

@@ -42,7 +42,7 @@ def _nothing() -> None:
 
 
 class AioReactor(Reactor):
-    """The reactor under a :class:`reactor.aio.EventLoop`."""
+    """The reactor under a :class:`reactor.aio.Loop`."""
 
     def reap(self, conn: LiveConnection, fd: int) -> None:
         """As :meth:`Reactor.reap`; between turns, also make the next turn not wait."""

@@ -161,7 +161,7 @@ class AioTransport(transports._FlowControlMixin):
 
     # asyncio's start_tls() refuses a transport without this flag.
     _start_tls_compatible = True
-    # loop.sendfile() tries os.sendfile() first (EventLoop._sendfile_native).
+    # loop.sendfile() tries os.sendfile() first (Loop._sendfile_native).
     _sendfile_compatible = constants._SendfileMode.TRY_NATIVE
 
     def __init__(

@@ -7,8 +7,8 @@ import asyncio
 import reactor.aio
 
 
-def running_loop() -> reactor.aio.EventLoop:
+def running_loop() -> reactor.aio.Loop:
     """The running loop, which the test expects to be reactor.aio's."""
     loop = asyncio.get_running_loop()
-    assert isinstance(loop, reactor.aio.EventLoop), loop
+    assert isinstance(loop, reactor.aio.Loop), loop
     return loop

@@ -136,7 +136,7 @@ def test_policy_and_install() -> None:
         assert isinstance(asyncio.get_event_loop_policy(), reactor.aio.EventLoopPolicy)
         loop = asyncio.new_event_loop()
         try:
-            assert isinstance(loop, reactor.aio.EventLoop)
+            assert isinstance(loop, reactor.aio.Loop)
         finally:
             loop.close()
     finally:
@@ -146,7 +146,7 @@ def test_policy_and_install() -> None:
 @pytest.mark.skipif(sys.version_info < (3, 12), reason="loop_factory arrived in Python 3.12")
 def test_asyncio_run_with_loop_factory() -> None:
     async def main() -> bool:
-        return isinstance(asyncio.get_running_loop(), reactor.aio.EventLoop)
+        return isinstance(asyncio.get_running_loop(), reactor.aio.Loop)
 
     assert asyncio.run(main(), loop_factory=reactor.aio.new_event_loop)  # type: ignore[call-arg]  # 3.12+
 
@@ -154,7 +154,7 @@ def test_asyncio_run_with_loop_factory() -> None:
 @pytest.mark.skipif(sys.version_info < (3, 11), reason="asyncio.Runner arrived in Python 3.11")
 def test_runner_with_loop_factory() -> None:
     async def main() -> bool:
-        return isinstance(asyncio.get_running_loop(), reactor.aio.EventLoop)
+        return isinstance(asyncio.get_running_loop(), reactor.aio.Loop)
 
     if sys.version_info >= (3, 11):  # for the type checker, which targets 3.10
         with asyncio.Runner(loop_factory=reactor.aio.new_event_loop) as runner:

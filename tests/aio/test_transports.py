@@ -387,7 +387,7 @@ def test_native_handlers_share_the_loop() -> None:
 
     async def main() -> bytes:
         loop = running_loop()
-        assert isinstance(loop, reactor.aio.EventLoop)
+        assert isinstance(loop, reactor.aio.Loop)
         listener = loop.reactor.listen(lambda peer: Upper(), "127.0.0.1", 0)
         reader, writer = await asyncio.open_connection("127.0.0.1", listener.port)
         writer.write(b"native")
