@@ -48,7 +48,6 @@ from reactor.options import (
     DEFAULT_READ_SIZE,
     ConnectionOptions,
     check_timeout,
-    check_water_marks,
 )
 from reactor.seam import ConnectionOwner
 from reactor.writer import Writer, WriteTimeout
@@ -126,11 +125,6 @@ class Connection(Writer):
         """OPEN, CLOSING (flushing before close) or CLOSED."""
         return self._state
 
-    @property
-    def writing_paused(self) -> bool:
-        """True between ``pause_writing()`` and ``resume_writing()``."""
-        return self._writing_paused
-
     def is_reading(self) -> bool:
         """False while reading is paused (by the handler, an active mode or a close)."""
         return bool(self._events & selectors.EVENT_READ)
@@ -138,27 +132,6 @@ class Connection(Writer):
     def is_closing(self) -> bool:
         """True once the connection is closing or closed."""
         return self._state is not State.OPEN
-
-    def get_write_buffer_size(self) -> int:
-        """Bytes written but not yet handed to the kernel."""
-        return self._wsize
-
-    def get_write_buffer_limits(self) -> tuple[int, int]:
-        """``(low, high)`` water marks."""
-        return (self._low, self._high)
-
-    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
-        """Set the water marks; ``low`` defaults to a quarter of ``high``.
-
-        Both are byte counts >= 0 with ``low <= high``; anything else raises
-        :exc:`ValueError` naming the bad one.
-        """
-        high, low = check_water_marks(
-            high, low, default_high=DEFAULT_HIGH_WATER, names=("high", "low")
-        )
-        self._high = high
-        self._low = low
-        self._check_high_water()
 
     def get_extra_info(self, name: str, default: object = None) -> object:
         """asyncio-compatible extras: ``peername``, ``sockname``, ``socket``, ``peer``."""
@@ -386,19 +359,6 @@ class Connection(Writer):
                 self.close()  # the default
         if self._state is State.OPEN and self.idle_due is None:
             self._loop.deadlines.arm(now + timeout, self)
-
-    def set_write_timeout(self, seconds: float | None) -> None:
-        """Abort when queued output makes no progress for ``seconds``.
-
-        ``None`` or ``0`` turns it off; a negative number or ``nan`` raises
-        :exc:`ValueError`.
-        """
-        seconds = check_timeout("write_timeout", seconds)
-        self._write_timeout = seconds
-        if seconds is not None and self._wbuf and self._write_timer is None:
-            self._write_timer = self._loop.call_at(
-                self._write_progress + seconds, self._write_check
-            )
 
     # -- socket options ----------------------------------------------------------------
 

@@ -23,6 +23,7 @@ import socket
 from typing import TYPE_CHECKING
 
 from reactor.channel import Channel, State
+from reactor.options import DEFAULT_HIGH_WATER, check_timeout, check_water_marks
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -46,6 +47,32 @@ class Writer(Channel):
     """The write path of :class:`reactor.transport.Connection`, its middle class."""
 
     __slots__ = ()  # every slot is the channel's
+
+    @property
+    def writing_paused(self) -> bool:
+        """True between ``pause_writing()`` and ``resume_writing()``."""
+        return self._writing_paused
+
+    def get_write_buffer_size(self) -> int:
+        """Bytes written but not yet handed to the kernel."""
+        return self._wsize
+
+    def get_write_buffer_limits(self) -> tuple[int, int]:
+        """``(low, high)`` water marks."""
+        return (self._low, self._high)
+
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+        """Set the water marks; ``low`` defaults to a quarter of ``high``.
+
+        Both are byte counts >= 0 with ``low <= high``; anything else raises
+        :exc:`ValueError` naming the bad one.
+        """
+        high, low = check_water_marks(
+            high, low, default_high=DEFAULT_HIGH_WATER, names=("high", "low")
+        )
+        self._high = high
+        self._low = low
+        self._check_high_water()
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         """Send ``data``: at once if nothing is queued, else after what is."""
@@ -191,3 +218,16 @@ class Writer(Channel):
             return
         if self._eof_received:  # both directions are done
             self.close()
+
+    def set_write_timeout(self, seconds: float | None) -> None:
+        """Abort when queued output makes no progress for ``seconds``.
+
+        ``None`` or ``0`` turns it off; a negative number or ``nan`` raises
+        :exc:`ValueError`.
+        """
+        seconds = check_timeout("write_timeout", seconds)
+        self._write_timeout = seconds
+        if seconds is not None and self._wbuf and self._write_timer is None:
+            self._write_timer = self._loop.call_at(
+                self._write_progress + seconds, self._write_check
+            )
