@@ -156,7 +156,8 @@ def test_a_reset_before_the_connect_completes_keeps_the_bytes_sent_first(
         assert connector.state is ConnectState.CONNECTING
         _write_a_line_and_reset(server)
         run_until(reactor, lambda: len(handler.events) >= 3, timeout=5)
-    assert connector.state is ConnectState.CONNECTED, connector.error
+    state: ConnectState = connector.state  # moved on since the check above
+    assert state is ConnectState.CONNECTED, connector.error
     assert connector.transport is not None
     assert connector.transport.peer == ("127.0.0.1", port)
     made, line, lost = handler.events
