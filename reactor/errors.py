@@ -4,13 +4,23 @@
 with a failure's context (a failed callback, a ``connection_lost`` that
 raised).  :func:`drop_tracebacks` strips an exception that is kept after it
 was logged: its frames would otherwise keep whatever they referenced alive.
+:exc:`ProtocolError` is the peer's fault rather than ours (re-exported by
+:mod:`reactor.protocol`, where plugins find it).
 """
 
 from __future__ import annotations
 
 import logging
 
-__all__ = ["drop_tracebacks", "log_context"]
+__all__ = ["ProtocolError", "drop_tracebacks", "log_context"]
+
+
+class ProtocolError(Exception):
+    """The peer broke the protocol: close that connection, log at info.
+
+    Raised by parsers and framers.  It is the peer's fault, not a bug here,
+    so the reactor logs it with the peer key and aborts only that connection.
+    """
 
 
 def log_context(log: logging.Logger, context: dict[str, object]) -> None:
