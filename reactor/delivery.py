@@ -59,9 +59,13 @@ class Delivery:
     Made by the connection when first needed; ``plain_again`` is called when
     it is plain once more, so the connection can drop it.  The connection
     keeps :attr:`handler` current and clears :attr:`live` when it closes.
+    ``call_soon`` runs queued deliveries on a later turn; it defaults to the
+    host loop's, and a transport without a loop (the test kit's
+    :class:`~reactor.testing.MemoryTransport`) passes its own deferral.
     """
 
     __slots__ = (
+        "_call_soon",
         "_host",
         "_plain_again",
         "active",
@@ -74,9 +78,15 @@ class Delivery:
     )
 
     def __init__(
-        self, host: DeliveryHost, handler: Handler, plain_again: Callable[[], object]
+        self,
+        host: DeliveryHost,
+        handler: Handler,
+        plain_again: Callable[[], object],
+        *,
+        call_soon: Callable[[Callable[[], None]], object] | None = None,
     ) -> None:
         self._host = host
+        self._call_soon = call_soon
         self._plain_again = plain_again
         self.handler = handler
         """The handler messages go to (the connection's current one)."""
@@ -125,7 +135,7 @@ class Delivery:
         elif self.pending:
             # Messages already read go first, on the next turn (delivery is
             # never re-entrant); reading resumes once they are delivered.
-            self._host.loop.call_soon(self._deliver_later)
+            (self._call_soon or self._host.loop.call_soon)(self._deliver_later)
         else:
             self._host.resume_reading()
 

@@ -224,13 +224,6 @@ class MemoryTransport(HandlerDriver):
     # -- Transport: figures --------------------------------------------------------
 
     @property
-    def loop(self) -> EventLoop:
-        """The loop given to the constructor."""
-        if self._loop is None:
-            raise RuntimeError("this MemoryTransport has no loop: pass loop= (a Reactor)")
-        return self._loop
-
-    @property
     def writing_paused(self) -> bool:
         """True between ``pause_writing()`` and ``resume_writing()``."""
         return self._writing_paused
@@ -294,14 +287,6 @@ class MemoryTransport(HandlerDriver):
 
     # -- Transport: reading ---------------------------------------------------------
 
-    def pause_reading(self) -> None:
-        """Stop reading: what the peer sends waits (and pushes back on a paired writer)."""
-        self._reading = False
-
-    def resume_reading(self) -> None:
-        """Read again; held input is delivered on the next turn."""
-        self._set_reading(True)
-
     def _reading_resumed(self) -> None:
         self._schedule_pull()
 
@@ -334,10 +319,11 @@ class MemoryTransport(HandlerDriver):
     def _receive(self, data: bytes) -> None:
         self.bytes_in += len(data)
         self.last_activity = self._now()
-        if self._framer is None and self._active == -1 and not self._pending:
+        delivery = self._delivery
+        if delivery is None:
             self._handler.data_received(data)
         else:
-            self._deliver(data)
+            delivery.feed(data)
 
     def _read_eof(self) -> None:
         self._eof_received = True
@@ -429,9 +415,8 @@ class MemoryTransport(HandlerDriver):
         if self._state is not State.OPEN or self._drain_mode is not None:
             return
         self._drain_mode = "eof"
-        buffered = getattr(self._framer, "buffered", None)
-        held = buffered() if buffered is not None else 0
-        if not (self._out or self._input_waiting() or self._pending or held):
+        held = self._delivery is not None and self._delivery.holds_input()
+        if not (self._out or self._input_waiting() or held):
             self.close()
 
     def end_input(self) -> None:
@@ -446,6 +431,8 @@ class MemoryTransport(HandlerDriver):
         if self._state is not State.OPEN:
             return
         self._state = State.CLOSING
+        if self._delivery is not None:
+            self._delivery.live = False
         if not self._out:
             self._schedule_finish()
 
@@ -459,6 +446,10 @@ class MemoryTransport(HandlerDriver):
         if self._exc is None:
             self._exc = exc
         self._out.clear()
+        delivery = self._delivery
+        if delivery is not None:  # messages read but not delivered: never will be
+            delivery.live = False
+            delivery.pending.clear()
         self._state = State.CLOSING
         self._schedule_finish()
 
