@@ -22,7 +22,8 @@ from __future__ import annotations
 import collections
 from typing import TYPE_CHECKING, Protocol
 
-from reactor.protocol import ProtocolError, missing_hook
+from reactor.errors import hook_failed
+from reactor.protocol import ProtocolError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -196,5 +197,4 @@ class Delivery:
         try:
             handler.passive()
         except Exception as exc:  # noqa: BLE001  contained: this connection only
-            if not missing_hook(exc, handler, "passive"):
-                self._host.on_error(exc, "passive")
+            hook_failed(exc, handler, "passive", self._host.on_error)

@@ -29,7 +29,7 @@ import logging
 from typing import TYPE_CHECKING, ClassVar
 
 from reactor.delivery import Delivery
-from reactor.protocol import ProtocolError
+from reactor.errors import log_failure
 from reactor.transport import State
 
 if TYPE_CHECKING:
@@ -59,13 +59,15 @@ class HandlerDriver:
     """The handler side of a socket-less transport; subclasses do the I/O.
 
     A subclass calls :meth:`_init_driver` first, implements ``_abort(exc)``
-    (close now, ``connection_lost(exc)`` later), may override
+    (close now, ``connection_lost(exc)`` later) and ``_finish()`` (call
+    ``connection_lost``, which :meth:`_schedule_finish` defers), may override
     ``_reading_resumed()`` to deliver what waited while reading was paused,
     and clears the delivery's ``live`` when it closes.
     """
 
     __slots__ = (
         "_delivery",
+        "_finish_scheduled",
         "_handler",
         "_loop",
         "_reading",
@@ -84,9 +86,24 @@ class HandlerDriver:
         """Exceptions from handler code that aborted the connection, in order."""
         # None: reads go straight to the handler, as on a plain Connection
         self._delivery: Delivery | None = None
+        self._finish_scheduled = False
 
     def _abort(self, exc: Exception | None) -> None:
         raise NotImplementedError  # every transport closes in its own way
+
+    def _finish(self) -> None:
+        raise NotImplementedError  # connection_lost, after the transport's own cleanup
+
+    def _schedule_finish(self) -> None:
+        """Have ``connection_lost`` called after the current handler call, once."""
+        if not self._finish_scheduled:
+            self._finish_scheduled = True
+            self._soon(self._finish)
+
+    def _fatal(self, exc: Exception) -> None:
+        """The (simulated) network failed: the connection is lost with ``exc``."""
+        log.debug("connection %s lost: %s", self.peer, exc)
+        self._abort(exc)
 
     def _reading_resumed(self) -> None:
         """Reading is on again: deliver what waited (nothing here)."""
@@ -106,6 +123,23 @@ class HandlerDriver:
         """Read again; held input is delivered on the next turn."""
         self._reading = True
         self._reading_resumed()
+
+    @property
+    def state(self) -> State:
+        """OPEN, CLOSING (flushing before close) or CLOSED (``connection_lost`` ran)."""
+        return self._state
+
+    @property
+    def closed(self) -> bool:
+        """Whether ``connection_lost`` has been called."""
+        return self._state is State.CLOSED
+
+    def is_closing(self) -> bool:
+        """True once the connection is closing or closed."""
+        return self._state is not State.OPEN
+
+    def _now(self) -> float:
+        return self._loop.time() if self._loop is not None else 0.0
 
     # -- handlers ---------------------------------------------------------------------
 
@@ -157,14 +191,7 @@ class HandlerDriver:
         logged as the reactor logs it, recorded in ``failures``, aborted."""
         if not isinstance(exc, Exception):
             raise exc
-        if isinstance(exc, ProtocolError):
-            log.info("closing %s: %s", self.peer, exc)
-        elif isinstance(exc, OSError):
-            log.debug("closing %s: %s", self.peer, exc)
-        elif hook:
-            log.error("handler failed for %s in %s()", self.peer, hook, exc_info=exc)
-        else:
-            log.error("handler failed for %s", self.peer, exc_info=exc)
+        log_failure(log, self.peer, exc, hook)
         self.failures.append(exc)
         self._abort(exc)
 
