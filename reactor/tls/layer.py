@@ -1,0 +1,810 @@
+"""TLS between a connection and its handler, over ``ssl.MemoryBIO`` + ``ssl.SSLObject``.
+
+Theory of operation.
+
+A :class:`TLSTransport` plays two parts.  To the :class:`~reactor.transport.Connection`
+under it, it is the *handler*: it receives ciphertext in ``data_received`` and
+writes ciphertext with ``Connection.write``.  To the user's handler above it,
+it is the *transport*: every :class:`~reactor.protocol.Transport` method, with
+plaintext semantics.  OpenSSL never touches the socket: received bytes go into
+the incoming memory BIO, and after *every* call into the ``SSLObject``
+(handshake, read, write, shutdown) whatever it left in the outgoing BIO is
+moved to the connection at once.  That is the only write queue: the
+connection's, holding ciphertext in the order OpenSSL produced it, so
+handshake records, application data, session tickets and close_notify can
+never overtake one another (asyncio and uvloop each had bugs from keeping a
+second one).
+
+*Handshake.*  Explicit, started in ``connection_made`` on the client side and
+on the first bytes on the server side, under a deadline (10 s by default) that
+aborts a peer that never finishes.  The user's handler is made only once the
+handshake is done: a peer that fails it (garbage, plaintext HTTP, a bad
+certificate, a stall) was never a connection as far as the plugin knows, and
+is logged with its peer key and OpenSSL's reason.  Plaintext written before
+that (after ``start_tls`` or on the client side) waits in a small list and is
+encrypted, in order, the moment the handshake completes.
+
+*Reading.*  Each chunk of ciphertext is fed to the BIO and the ``SSLObject``
+read until ``SSLWantReadError``.  A handler that pauses reading stops that
+loop: what is not yet decrypted stays in the BIO as ciphertext, the socket
+leaves the selector, and the kernel's window pushes back on the peer.
+
+*Writing.*  ``write()`` encrypts at once and hands the records to the
+connection, whose water marks drive ``pause_writing``/``resume_writing``; the
+sizes reported are plaintext not yet encrypted plus ciphertext not yet sent.
+
+*Closing.*  ``close()`` sends close_notify once and closes the connection
+after flushing; it does not wait for the peer's answer, which TLS 1.3 peers
+need not send, and a shutdown deadline aborts a peer that never drains it.
+A TCP EOF without the peer's close_notify is a truncation:
+``connection_lost`` gets :exc:`ssl.SSLEOFError`, never a clean EOF, so a cut
+stream cannot pass for a complete message.  On TLS 1.3 ``write_eof()`` sends
+close_notify and reading goes on (the half-close TLS 1.3 defines); before
+1.3 a half-close is not defined and ``write_eof()`` raises.  Renegotiation is
+refused (``OP_NO_RENEGOTIATION``).
+
+*TLS 1.3 session tickets* arrive after the client's handshake is done and
+are handled by the ordinary read loop; nothing waits for them, so a client
+that never reads them neither stalls nor is stalled (trio#819).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import logging
+import ssl
+import weakref
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from reactor.options import DEFAULT_READ_SIZE
+from reactor.protocol import ProtocolError, missing_hook
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from reactor.delivery import Delivery
+    from reactor.protocol import (
+        ActiveMode,
+        Decoder,
+        EventLoop,
+        Handler,
+        PeerKey,
+        TimerHandle,
+        Transport,
+    )
+
+__all__ = [
+    "DEFAULT_HANDSHAKE_TIMEOUT",
+    "DEFAULT_SHUTDOWN_TIMEOUT",
+    "HandshakeTimeout",
+    "TLSState",
+    "TLSTransport",
+    "describe",
+    "server_name",
+    "sni_names",
+]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_HANDSHAKE_TIMEOUT = 10.0
+"""Seconds a peer has to complete the TLS handshake."""
+DEFAULT_SHUTDOWN_TIMEOUT = 30.0
+"""Seconds a closing connection has to flush its close_notify before it is aborted."""
+
+_WANT_READ = ssl.SSLWantReadError
+_READ_SIZE = DEFAULT_READ_SIZE
+
+
+class HandshakeTimeout(TimeoutError):
+    """The peer did not complete the TLS handshake within the deadline."""
+
+
+class TLSState(enum.Enum):
+    """Where a TLS connection is in its life."""
+
+    HANDSHAKING = "handshaking"
+    OPEN = "open"
+    CLOSING = "closing"  # close() called, or the connection is going
+    CLOSED = "closed"  # connection_lost has been called
+
+
+class TLSTransport:
+    """TLS over one connection: the connection's handler, the user handler's transport.
+
+    Built by :func:`reactor.tls.wrap` (listeners and connectors with
+    ``ssl=``) or :meth:`start_tls`; implements
+    :class:`reactor.protocol.Transport` with plaintext semantics.
+    """
+
+    __slots__ = (
+        "_conn",
+        "_context",
+        "_deliver",
+        "_end_input",
+        "_eof_sent",
+        "_exc",
+        "_handler",
+        "_handshake_timeout",
+        "_incoming",
+        "_made",
+        "_on_handshake",
+        "_outgoing",
+        "_plain",
+        "_plain_size",
+        "_reading",
+        "_received_close",
+        "_server_hostname",
+        "_server_side",
+        "_shutdown_timeout",
+        "_ssl",
+        "_state",
+        "_timer",
+        "_want_eof",
+        "_writing_paused",
+        "delivery",
+    )
+
+    def __init__(
+        self,
+        handler: Handler,
+        context: ssl.SSLContext,
+        *,
+        server_side: bool,
+        server_hostname: str | None = None,
+        handshake_timeout: float | None = DEFAULT_HANDSHAKE_TIMEOUT,
+        shutdown_timeout: float | None = DEFAULT_SHUTDOWN_TIMEOUT,
+        on_handshake: Callable[[TLSTransport, Exception | None], object] | None = None,
+    ) -> None:
+        self._handler = handler
+        self._context = context
+        self._server_side = server_side
+        self._server_hostname = server_hostname
+        self._handshake_timeout = handshake_timeout
+        self._shutdown_timeout = shutdown_timeout
+        self._conn: Transport | None = None
+        self._incoming = ssl.MemoryBIO()
+        self._outgoing = ssl.MemoryBIO()
+        self._ssl: ssl.SSLObject | None = None
+        self._state = TLSState.HANDSHAKING
+        self._timer: TimerHandle | None = None
+        self._exc: Exception | None = None
+        self._made = False  # the user's connection_made has run
+        self._plain: list[bytes] | None = None  # written before the handshake completed
+        self._plain_size = 0
+        self._reading = True
+        self._received_close = False  # the peer's close_notify arrived
+        self._eof_sent = False  # our close_notify went out
+        self._want_eof = False  # write_eof() before the handshake completed
+        self._end_input = False  # end_input() was called: the next EOF is ours
+        self._on_handshake = on_handshake
+        self._writing_paused = False
+        self._deliver: Callable[[bytes], object] = handler.data_received
+        self.delivery: Delivery | None = None
+        """The framer, queue and active budget, once :meth:`set_framer` or
+        :meth:`set_active` asked for one (``None``: straight to the handler)."""
+
+    # -- the connection's handler ---------------------------------------------------
+
+    def connection_made(self, transport: Transport) -> None:
+        """The TCP connection is up: create the TLS session and start the handshake."""
+        self._conn = transport
+        self._ssl = self._context.wrap_bio(
+            self._incoming,
+            self._outgoing,
+            server_side=self._server_side,
+            server_hostname=self._server_hostname,
+        )
+        if self._handshake_timeout:
+            self._timer = transport.loop.call_later(
+                self._handshake_timeout, self._handshake_timed_out
+            )
+        if not self._server_side:
+            self._handshake()  # the ClientHello goes out now
+
+    def start(self, transport: Transport, buffered: bytes = b"") -> None:
+        """Take over ``transport`` in place (STARTTLS); ``buffered`` was read already.
+
+        The user's handler already had its ``connection_made``: it is not
+        called again, and the handler writes to this transport from now on.
+        """
+        self._made = True
+        transport.set_protocol(self)
+        self.connection_made(transport)
+        if buffered and self._state is not TLSState.CLOSED:
+            self.data_received(buffered)
+
+    def data_received(self, data: bytes) -> None:
+        """Ciphertext from the peer: into the BIO, then handshake or read."""
+        self._incoming.write(data)
+        if self._state is TLSState.HANDSHAKING:
+            self._handshake()
+            if self._state is TLSState.HANDSHAKING:
+                return
+        if self._reading:
+            self._read()
+
+    def eof_received(self) -> bool:
+        """TCP EOF: clean only after the peer's close_notify, else a truncation."""
+        if self._received_close:
+            return self._state is TLSState.OPEN and not self._eof_sent
+        if self._state is TLSState.HANDSHAKING:
+            self._fail(ConnectionResetError("peer closed during the TLS handshake"))
+            return False
+        if self._end_input:  # end_input()'s EOF: the end of what was sent, not a cut
+            return bool(self._user_eof())
+        self._incoming.write_eof()
+        self._read()  # raises SSLEOFError inside: reported as a truncation
+        if self._state is TLSState.OPEN:  # nothing raised (should not happen)
+            self._fail(ssl.SSLEOFError("EOF without close_notify"))
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """The connection is gone: tell the user's handler, if it was ever made."""
+        self._state = TLSState.CLOSED
+        self._cancel_timer()
+        on_handshake, self._on_handshake = self._on_handshake, None
+        if on_handshake is not None:
+            on_handshake(self, self._exc or exc or ConnectionResetError("closed during handshake"))
+        if not self._made:
+            return
+        if self._exc is not None:
+            exc = self._exc
+        self._handler.connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        """The connection's ciphertext queue is full: pause the user's handler."""
+        if not self._writing_paused:
+            self._writing_paused = True
+            if self._made:
+                self._call_hook("pause_writing")
+
+    def resume_writing(self) -> None:
+        """The connection drained: resume the user's handler."""
+        if self._writing_paused and self._plain_size == 0:
+            self._writing_paused = False
+            if self._made:
+                self._call_hook("resume_writing")
+
+    def timeout(self) -> None:
+        """The idle timeout: the user's hook decides, or the handshake is abandoned."""
+        if not self._made:
+            self._fail(HandshakeTimeout("idle during the TLS handshake"))
+            return
+        if self._call_hook("timeout"):
+            self.close()
+
+    def drain_requested(self) -> None:
+        """A graceful drain: the user's hook, or the default drain."""
+        if not self._made:
+            self.abort()
+            return
+        if self._call_hook("drain_requested"):
+            self.close_when_done()
+
+    def passive(self) -> None:
+        """Never called: the connection under TLS stays in active mode."""
+
+    def _call_hook(self, name: str) -> bool:
+        """Call the user's optional hook ``name``; true if it lacks it."""
+        handler = self._handler
+        try:
+            getattr(handler, name)()
+        except AttributeError as exc:
+            if missing_hook(exc, handler, name):
+                return True
+            raise
+        return False
+
+    # -- handshake --------------------------------------------------------------------
+
+    def _handshake(self) -> None:
+        sslobj = self._ssl
+        assert sslobj is not None
+        try:
+            sslobj.do_handshake()
+        except _WANT_READ:
+            self._flush()
+            return
+        except ssl.SSLError as exc:
+            self._flush()  # the alert, if OpenSSL made one, tells the peer why
+            self._fail(exc)
+            return
+        self._flush()
+        self._cancel_timer()
+        self._state = TLSState.OPEN
+        conn = self._conn
+        assert conn is not None
+        log.debug(
+            "TLS with %s: %s %s%s",
+            conn.peer,
+            sslobj.version(),
+            (sslobj.cipher() or ("?",))[0],
+            f" ALPN {sslobj.selected_alpn_protocol()}" if sslobj.selected_alpn_protocol() else "",
+        )
+        made, self._made = self._made, True
+        on_handshake, self._on_handshake = self._on_handshake, None
+        if on_handshake is not None:
+            on_handshake(self, None)
+        if not made:
+            self._handler.connection_made(self)
+        if self._state is not TLSState.OPEN:
+            return
+        plain, self._plain = self._plain, None
+        self._plain_size = 0
+        if plain:
+            self._encrypt(b"".join(plain))
+            if self._writing_paused and conn.get_write_buffer_size() <= self._low():
+                self.resume_writing()
+        if self._want_eof:
+            self.write_eof()
+
+    def _handshake_timed_out(self) -> None:
+        self._timer = None
+        if self._state is TLSState.HANDSHAKING:
+            timeout = self._handshake_timeout
+            self._fail(HandshakeTimeout(f"TLS handshake not done in {timeout:g} s"))
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    # -- reading ------------------------------------------------------------------------
+
+    def _read(self) -> None:
+        sslobj = self._ssl
+        assert sslobj is not None
+        read = sslobj.read
+        try:
+            while self._reading and self._state is TLSState.OPEN:
+                data = read(_READ_SIZE)
+                if not data:  # close_notify
+                    self._close_notify_received()
+                    break
+                self._deliver(data)
+        except _WANT_READ:
+            pass
+        except ssl.SSLZeroReturnError:
+            self._close_notify_received()
+        except ssl.SSLError as exc:
+            self._flush()
+            # a peer leaving without close_notify is common (and reported to
+            # the handler as SSLEOFError); broken records are worth an info
+            self._fail(exc, logging.DEBUG if isinstance(exc, ssl.SSLEOFError) else logging.INFO)
+            return
+        if self._outgoing.pending:  # session tickets answered, key updates, alerts
+            self._flush()
+
+    def _close_notify_received(self) -> None:
+        if self._received_close:
+            return
+        self._received_close = True
+        self._flush()
+        if self._state is not TLSState.OPEN:
+            return
+        if not self._user_eof():
+            self.close()
+
+    def _user_eof(self) -> bool | None:
+        handler = self._handler
+        try:
+            return handler.eof_received()
+        except AttributeError as exc:
+            if missing_hook(exc, handler, "eof_received"):
+                return None
+            raise
+
+    # -- writing --------------------------------------------------------------------------
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        """Encrypt ``data`` and send it (queued in plaintext until the handshake is done)."""
+        state = self._state
+        if state is TLSState.OPEN and not self._eof_sent:
+            self._encrypt(data)
+            return
+        if state is TLSState.HANDSHAKING and not self._want_eof:
+            if data:
+                plain = self._plain
+                if plain is None:
+                    plain = self._plain = []
+                plain.append(bytes(data))
+                self._plain_size += len(data)
+                self._check_plain_high_water()
+            return
+        if state is TLSState.OPEN or self._want_eof:
+            raise RuntimeError("write() after write_eof()")
+        conn = self._conn
+        log.debug("write to %s after close() dropped", conn.peer if conn else "?")
+
+    def _encrypt(self, data: bytes | bytearray | memoryview) -> None:
+        sslobj = self._ssl
+        assert sslobj is not None
+        try:
+            sslobj.write(data)
+        except ssl.SSLError as exc:
+            self._fail(exc)
+            return
+        self._flush()
+
+    def writelines(self, chunks: Iterable[bytes | bytearray | memoryview]) -> None:
+        """Write each chunk in order, encrypted as one write."""
+        self.write(b"".join(chunks))
+
+    def _flush(self) -> None:
+        """Move whatever OpenSSL produced to the connection's write queue."""
+        if self._outgoing.pending:
+            conn = self._conn
+            assert conn is not None
+            data = self._outgoing.read()
+            if not conn.is_closing():
+                conn.write(data)
+
+    def _check_plain_high_water(self) -> None:
+        conn = self._conn
+        high = conn.get_write_buffer_limits()[1] if conn is not None else 0
+        if self.get_write_buffer_size() > high and not self._writing_paused:
+            self._writing_paused = True
+            # before the handshake the user's handler is made only on the
+            # client side or after start_tls, where it is already made
+            if self._made or self._conn is not None:
+                self._call_hook("pause_writing")
+
+    def _low(self) -> int:
+        conn = self._conn
+        return conn.get_write_buffer_limits()[0] if conn is not None else 0
+
+    def can_write_eof(self) -> bool:
+        """True on TLS 1.3, where close_notify closes one direction only."""
+        return self._ssl is not None and self._ssl.version() == "TLSv1.3"
+
+    def write_eof(self) -> None:
+        """Half-close: send close_notify and keep reading (TLS 1.3 only).
+
+        Before the handshake completes this waits for it.  On TLS 1.2 and
+        earlier a half-close is not defined (the peer answers close_notify by
+        closing), so this raises :exc:`NotImplementedError` rather than
+        silently truncate what the peer would still send.
+        """
+        if self._state is TLSState.HANDSHAKING:
+            self._want_eof = True
+            return
+        if self._state is not TLSState.OPEN or self._eof_sent:
+            return
+        if not self.can_write_eof():
+            sslobj = self._ssl
+            version = sslobj.version() if sslobj is not None else None
+            raise NotImplementedError(f"half-close needs TLS 1.3; this connection uses {version}")
+        self._send_close_notify()
+        if self._received_close:
+            self.close()
+
+    def _send_close_notify(self) -> None:
+        """Queue close_notify once, without waiting for the peer's."""
+        if self._eof_sent or self._ssl is None:
+            return
+        self._eof_sent = True
+        with contextlib.suppress(ssl.SSLError):  # WantRead: the peer's answer, not waited for
+            self._ssl.unwrap()
+        self._flush()
+
+    # -- closing ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Send close_notify, flush, then close; reading stops at once."""
+        if self._state in (TLSState.CLOSING, TLSState.CLOSED):
+            return
+        conn = self._conn
+        was_open = self._state is TLSState.OPEN
+        self._stop()
+        if conn is None:
+            return
+        if was_open:
+            self._send_close_notify()
+            if self._shutdown_timeout and conn.get_write_buffer_size():
+                self._timer = conn.loop.call_later(
+                    self._shutdown_timeout, self._shutdown_timed_out
+                )
+        conn.close()
+
+    def _shutdown_timed_out(self) -> None:
+        self._timer = None
+        conn = self._conn
+        if conn is not None and self._state is not TLSState.CLOSED:
+            log.info(
+                "aborting %s: close_notify not flushed in %g s", conn.peer, self._shutdown_timeout
+            )
+            conn.abort()
+
+    def abort(self) -> None:
+        """Close now, dropping anything buffered; no close_notify."""
+        self._stop()
+        self._plain = None
+        self._plain_size = 0
+        if self._conn is not None:
+            self._conn.abort()
+
+    def _stop(self) -> None:
+        """Closing, whatever the reason: nothing more is read or delivered."""
+        if self._state is not TLSState.CLOSED:
+            self._state = TLSState.CLOSING
+        if self.delivery is not None:
+            self.delivery.live = False
+        self._cancel_timer()
+
+    def _fail(self, exc: Exception, level: int = logging.INFO) -> None:
+        """End this connection for ``exc``: logged with the peer key, then closed."""
+        conn = self._conn
+        stage = "handshake" if self._state is TLSState.HANDSHAKING else "connection"
+        log.log(
+            level, "TLS %s with %s failed: %s", stage, self.peer if conn else "?", describe(exc)
+        )
+        if self._exc is None:
+            self._exc = exc
+        on_handshake, self._on_handshake = self._on_handshake, None
+        if on_handshake is not None:
+            on_handshake(self, exc)
+        self._stop()
+        if conn is None:
+            return
+        self._flush()  # the alert, if OpenSSL made one, tells the peer why
+        if not conn.get_write_buffer_size():
+            conn.abort()
+            return
+        conn.close()  # a peer that never drains it meets the shutdown deadline
+        if self._shutdown_timeout:
+            self._timer = conn.loop.call_later(self._shutdown_timeout, self._shutdown_timed_out)
+
+    def close_when_done(self) -> None:
+        """The default drain: close at once if idle, else at the peer's EOF.
+
+        Idle is the connection's notion (nothing queued, nothing unread).  An
+        idle TLS connection closes with close_notify.
+        """
+        conn = self._conn
+        if conn is None or self._state is not TLSState.OPEN:
+            self.abort()
+            return
+        if not self._plain and not conn.get_write_buffer_size() and not self._incoming.pending:
+            self._send_close_notify()
+        conn.close_when_done()
+
+    def end_input(self) -> None:
+        """Treat the end of what the peer already sent as its EOF (see the connection's)."""
+        self._end_input = True
+        if self._conn is not None:
+            self._conn.end_input()
+
+    def is_closing(self) -> bool:
+        """True once closing, closed, or the handshake failed."""
+        conn = self._conn
+        return self._state in (TLSState.CLOSING, TLSState.CLOSED) or (
+            conn is not None and conn.is_closing()
+        )
+
+    # -- reading control -------------------------------------------------------------------
+
+    def pause_reading(self) -> None:
+        """Stop decrypting and reading; ciphertext waits in the BIO and the kernel."""
+        self._reading = False
+        if self._conn is not None:
+            self._conn.pause_reading()
+
+    def resume_reading(self) -> None:
+        """Read again; what the BIO already holds is delivered on the next turn."""
+        if self._reading:
+            return
+        self._reading = True
+        conn = self._conn
+        if conn is not None:
+            conn.resume_reading()
+            if self._incoming.pending and self._state is TLSState.OPEN:
+                conn.loop.call_soon(self._read_later)
+
+    def _read_later(self) -> None:
+        if self._reading and self._state is TLSState.OPEN:
+            try:
+                self._read()
+            except Exception as exc:  # noqa: BLE001  contained: this connection only
+                self.on_error(exc)
+
+    def set_active(self, mode: ActiveMode) -> None:
+        """gen_tcp's active modes over the decrypted stream (see the connection's)."""
+        delivery = self._delivery()
+        delivery.set_active(mode)
+        if delivery.plain():
+            self._plain_again()
+
+    def set_framer(self, framer: Decoder | None) -> None:
+        """Deliver whole decrypted messages (gen_tcp's ``{packet, N}``)."""
+        delivery = self._delivery()
+        delivery.framer = framer
+        if delivery.plain():
+            self._plain_again()
+
+    def _delivery(self) -> Delivery:
+        delivery = self.delivery
+        if delivery is None:
+            # the reactor's own delivery: framed plugins behave as over TCP
+            from reactor.delivery import Delivery
+
+            delivery = self.delivery = Delivery(self, self._handler, self._plain_again)
+            self._deliver = delivery.feed
+        return delivery
+
+    def _plain_again(self) -> None:
+        self.delivery = None
+        self._deliver = self._handler.data_received
+
+    def on_error(self, exc: BaseException, hook: str = "") -> None:
+        """A delivery outside the connection's read failed: abort this connection."""
+        if not isinstance(exc, Exception):
+            raise exc
+        if isinstance(exc, ProtocolError):  # the peer broke the protocol
+            log.info("closing %s: %s", self.peer, exc)
+        else:
+            where = f" in {hook}()" if hook else ""
+            log.error("handler failed for %s%s", self.peer, where, exc_info=exc)
+        if self._exc is None:
+            self._exc = exc
+        self.abort()
+
+    # -- handlers ------------------------------------------------------------------------------
+
+    def set_protocol(self, handler: Handler) -> None:
+        """Hand the plaintext stream to another handler."""
+        self._handler = handler
+        if self.delivery is None:
+            self._deliver = handler.data_received
+        else:
+            self.delivery.handler = handler
+
+    def get_protocol(self) -> Handler:
+        """The handler that owns the plaintext stream."""
+        return self._handler
+
+    # -- figures, delegated to the connection ---------------------------------------------------
+
+    @property
+    def connection(self) -> Transport:
+        """The TCP connection under the TLS layer."""
+        assert self._conn is not None
+        return self._conn
+
+    @property
+    def ssl_object(self) -> ssl.SSLObject | None:
+        """The ``SSLObject`` of this connection."""
+        return self._ssl
+
+    @property
+    def state(self) -> TLSState:
+        """HANDSHAKING, OPEN, CLOSING or CLOSED."""
+        return self._state
+
+    @property
+    def loop(self) -> EventLoop:
+        """The reactor this connection runs on."""
+        return self.connection.loop
+
+    @property
+    def id(self) -> int:
+        """The connection id."""
+        return self.connection.id
+
+    @property
+    def peer(self) -> PeerKey:
+        """The peer key."""
+        return self.connection.peer
+
+    @property
+    def local(self) -> PeerKey:
+        """The local address."""
+        return self.connection.local
+
+    @property
+    def created(self) -> float:
+        """When the TCP connection was made."""
+        return self.connection.created
+
+    @property
+    def last_activity(self) -> float:
+        """The last I/O on the connection."""
+        return self.connection.last_activity
+
+    @property
+    def bytes_in(self) -> int:
+        """Bytes received on the wire (ciphertext)."""
+        return self.connection.bytes_in
+
+    @property
+    def bytes_out(self) -> int:
+        """Bytes handed to the kernel (ciphertext)."""
+        return self.connection.bytes_out
+
+    @property
+    def writing_paused(self) -> bool:
+        """True between ``pause_writing()`` and ``resume_writing()``."""
+        return self._writing_paused
+
+    def is_reading(self) -> bool:
+        """False while reading is paused."""
+        return self._reading and self._conn is not None and self._conn.is_reading()
+
+    def get_write_buffer_size(self) -> int:
+        """Plaintext not yet encrypted plus ciphertext not yet sent."""
+        conn = self._conn
+        return self._plain_size + (conn.get_write_buffer_size() if conn is not None else 0)
+
+    def get_write_buffer_limits(self) -> tuple[int, int]:
+        """The connection's ``(low, high)`` water marks."""
+        return self.connection.get_write_buffer_limits()
+
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+        """Set the connection's water marks."""
+        self.connection.set_write_buffer_limits(high, low)
+
+    def set_idle_timeout(self, seconds: float | None) -> None:
+        """The connection's idle timeout (calls the user handler's ``timeout()``)."""
+        self.connection.set_idle_timeout(seconds)
+
+    def set_write_timeout(self, seconds: float | None) -> None:
+        """The connection's write timeout."""
+        self.connection.set_write_timeout(seconds)
+
+    def get_extra_info(self, name: str, default: object = None) -> object:
+        """The connection's extras plus asyncio's TLS ones.
+
+        ``sslcontext``, ``ssl_object``, ``peercert``, ``cipher``,
+        ``compression``, ``ssl_version``, and ``server_name`` (the SNI name)
+        and ``alpn_protocol``; the last five are ``default`` until the
+        handshake is done.
+        """
+        if name == "sslcontext":
+            return self._context
+        if name == "ssl_object":
+            return self._ssl
+        extra = _SSL_EXTRAS.get(name)
+        if extra is None:
+            return self.connection.get_extra_info(name, default)
+        sslobj = self._ssl
+        if sslobj is None or self._state is TLSState.HANDSHAKING:
+            return default
+        value = extra(sslobj)
+        return default if value is None else value
+
+    def __repr__(self) -> str:
+        conn = self._conn
+        where = f"#{conn.id} {conn.peer[0]}:{conn.peer[1]}" if conn is not None else "unconnected"
+        return f"<TLSTransport {where} {self._state.value}>"
+
+
+sni_names: weakref.WeakKeyDictionary[ssl.SSLObject, str] = weakref.WeakKeyDictionary()
+"""The SNI name each live server-side TLS session was asked for (see
+:func:`reactor.tls.prepare_server_context`, which fills it)."""
+
+
+def server_name(sslobj: ssl.SSLObject) -> str | None:
+    """The SNI name a client asked for (server side), or the one we sent (client side)."""
+    if sslobj.server_side:
+        return sni_names.get(sslobj)
+    return sslobj.server_hostname
+
+
+def describe(exc: BaseException) -> str:
+    """OpenSSL's reason for ``exc`` (and the verification's), else its message."""
+    if isinstance(exc, ssl.SSLError):
+        reason = exc.reason or exc.strerror or str(exc)
+        verify = getattr(exc, "verify_message", None)
+        return f"{reason} ({verify})" if verify else str(reason)
+    return str(exc) or type(exc).__name__
+
+
+_SSL_EXTRAS: dict[str, Callable[[ssl.SSLObject], object]] = {
+    "peercert": ssl.SSLObject.getpeercert,
+    "cipher": ssl.SSLObject.cipher,
+    "compression": ssl.SSLObject.compression,
+    "ssl_version": ssl.SSLObject.version,
+    "alpn_protocol": ssl.SSLObject.selected_alpn_protocol,
+    "server_name": server_name,
+}
