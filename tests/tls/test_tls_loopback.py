@@ -410,3 +410,29 @@ def test_sni_picks_the_context_of_the_name(
         assert connector.error is None  # the certificate matched the name asked for
         assert bytes(client.got) == name.encode()
     assert [s.sni for s in servers] == ["other.example", "localhost"]
+
+
+def test_status_json_shows_what_each_connection_negotiated(
+    reactor: Reactor, server_ctx: ssl.SSLContext, client_ctx: ssl.SSLContext
+) -> None:
+    from protocols.status import snapshot
+
+    servers: list[Echo] = []
+    tls = reactor.listen(
+        lambda p: servers.append(Echo()) or servers[-1], "127.0.0.1", 0, ssl=server_ctx
+    )
+    plain = reactor.listen(lambda p: servers.append(Echo()) or servers[-1], "127.0.0.1", 0)
+    clients = [Collector(b""), Collector(b"")]  # they stay until closed here
+    reactor.connect(lambda p: clients[0], "127.0.0.1", tls.port, ssl=client_ctx)
+    reactor.connect(lambda p: clients[1], "127.0.0.1", plain.port)
+    run_until(reactor, lambda: len(servers) == 2 and all(s.made for s in servers))
+    table = snapshot(reactor.connections.values(), reactor.time())
+    served = table[f"127.0.0.1:{tls.port}"][0]
+    assert served["tls"] == "TLSv1.3"
+    assert served["sni"] == "-"  # clients send no SNI for an IP address
+    assert served["cipher"] != "-"
+    assert table[f"127.0.0.1:{plain.port}"][0]["tls"] == "-"
+    for client in clients:
+        assert client.transport is not None
+        client.transport.close()
+    run_until(reactor, lambda: all(c.lost for c in clients))
