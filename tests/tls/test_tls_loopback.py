@@ -11,7 +11,7 @@ import pytest
 from reactor.loop import Reactor
 from reactor.protocol import BaseHandler, PeerKey, Transport
 from reactor.testing import run_until
-from reactor.tls import TLSTransport, negotiated
+from reactor.tls import TLSTransport, negotiated, start_tls
 from tests.tls.clients import BioClient, in_thread
 
 
@@ -436,3 +436,86 @@ def test_status_json_shows_what_each_connection_negotiated(
         assert client.transport is not None
         client.transport.close()
     run_until(reactor, lambda: all(c.lost for c in clients))
+
+
+class StartTLSServer(BaseHandler):
+    """A line protocol with STARTTLS: answers ``GO`` in the clear, then speaks TLS."""
+
+    def __init__(self, ctx: ssl.SSLContext) -> None:
+        self.ctx = ctx
+        self.buf = b""
+        self.tls: TLSTransport | None = None
+        self.plain_lines: list[bytes] = []
+        self.lost: list[Exception | None] = []
+
+    def data_received(self, data: bytes) -> None:
+        if self.tls is not None:  # plaintext from inside TLS: echo it upper-cased
+            self.tls.write(data.upper())
+            return
+        self.buf += data
+        while b"\n" in self.buf and self.tls is None:
+            line, _, self.buf = self.buf.partition(b"\n")
+            self.plain_lines.append(line)
+            if line == b"STARTTLS":
+                assert self.transport is not None
+                self.transport.write(b"GO\n")
+                rest, self.buf = self.buf, b""
+                self.tls = start_tls(self.transport, self.ctx, server_side=True, buffered=rest)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.lost.append(exc)
+
+
+def test_start_tls_with_the_client_hello_already_buffered(
+    reactor: Reactor, server_ctx: ssl.SSLContext, client_ctx: ssl.SSLContext
+) -> None:
+    server = StartTLSServer(server_ctx)
+    listener = reactor.listen(lambda p: server, "127.0.0.1", 0)
+
+    def client() -> bytes:
+        c = BioClient(listener.port, client_ctx)
+        try:
+            try:
+                c.ssl.do_handshake()
+            except ssl.SSLWantReadError:
+                hello = c.outgoing.read()
+            # the command and the ClientHello in one segment: the server has
+            # both in one read, and must hand the rest to the handshake
+            c.sock.sendall(b"HELO\nSTARTTLS\n" + hello)
+            answer = b""
+            while not answer.endswith(b"GO\n"):
+                answer += c.sock.recv(1)  # the clear-text answer, byte by byte
+            c.handshake()
+            c.send(b"now private")
+            got = c.read_exactly(11)
+            c.close_notify()
+            return got
+        finally:
+            c.close()
+
+    assert in_thread(reactor, client) == b"NOW PRIVATE"
+    assert server.plain_lines == [b"HELO", b"STARTTLS"]
+    run_until(reactor, lambda: bool(server.lost))
+    assert server.lost == [None]
+    assert server.tls is not None
+    assert server.tls.get_extra_info("ssl_version") == "TLSv1.3"
+
+
+def test_start_tls_twice_is_an_error(reactor: Reactor, server_ctx: ssl.SSLContext) -> None:
+    errors: list[Exception] = []
+
+    class Twice(BaseHandler):
+        def connection_made(self, transport: Transport) -> None:
+            super().connection_made(transport)
+            tls = start_tls(transport, server_ctx, server_side=True)
+            try:
+                start_tls(tls, server_ctx, server_side=True)
+            except RuntimeError as exc:
+                errors.append(exc)
+            tls.abort()
+
+    listener = reactor.listen(lambda p: Twice(), "127.0.0.1", 0)
+    sock = socket.create_connection(("127.0.0.1", listener.port), timeout=5)
+    run_until(reactor, lambda: bool(errors))
+    sock.close()
+    assert "already" in str(errors[0])
