@@ -190,7 +190,7 @@ def test_redis_py_ssl(resp_port: int, cert_files: CertFiles) -> None:
         assert client.set("k", b"v" * 100_000)
         assert client.get("k") == b"v" * 100_000
         pipe = client.pipeline(transaction=False)
-        for i in range(100):
+        for _ in range(100):
             pipe.incr("counter")
         assert pipe.execute()[-1] == 100
     finally:
