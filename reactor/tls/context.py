@@ -132,7 +132,7 @@ def prepare_server_context(
             return inner(sslobj, name, ctx)
         return None
 
-    context.sni_callback = on_server_name  # type: ignore[assignment]
+    context.sni_callback = on_server_name
     _PREPARED.add(context)
     return context
 

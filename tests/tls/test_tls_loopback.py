@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import socket
 import ssl
+from collections.abc import Callable
 
 import pytest
 
@@ -44,6 +45,19 @@ class Echo(BaseHandler):
         super().connection_lost(exc)
 
 
+def handing(handler: BaseHandler) -> Callable[[PeerKey], BaseHandler]:
+    """A factory that returns ``handler``."""
+    return lambda peer: handler
+
+
+class Echoes(list[Echo]):
+    """A listener factory that keeps every handler it made."""
+
+    def __call__(self, peer: PeerKey) -> Echo:
+        self.append(Echo())
+        return self[-1]
+
+
 class Collector(BaseHandler):
     """A client: sends ``payload`` and closes once it has it back."""
 
@@ -65,11 +79,14 @@ class Collector(BaseHandler):
         self.lost.append(exc)
         super().connection_lost(exc)
 
+    def finished(self) -> bool:
+        return bool(self.lost)
+
 
 def test_echo_between_our_server_and_our_client(
     reactor: Reactor, server_ctx: ssl.SSLContext, client_ctx: ssl.SSLContext
 ) -> None:
-    servers: list[Echo] = []
+    servers = Echoes()
 
     def factory(peer: PeerKey) -> Echo:
         servers.append(Echo())
@@ -95,10 +112,8 @@ def test_handler_sees_tls_extras_and_the_table_sees_what_was_negotiated(
 ) -> None:
     server_ctx.set_alpn_protocols(["h2", "http/1.1"])
     client_ctx.set_alpn_protocols(["http/1.1"])
-    servers: list[Echo] = []
-    listener = reactor.listen(
-        lambda p: servers.append(Echo()) or servers[-1], "127.0.0.1", 0, ssl=server_ctx
-    )
+    servers = Echoes()
+    listener = reactor.listen(servers, "127.0.0.1", 0, ssl=server_ctx)
     client = Collector(b"x")
     reactor.connect(
         lambda p: client, "127.0.0.1", listener.port, ssl=client_ctx, server_hostname="localhost"
@@ -113,7 +128,7 @@ def test_handler_sees_tls_extras_and_the_table_sees_what_was_negotiated(
     assert transport.get_extra_info("sslcontext") is server_ctx
     cipher = transport.get_extra_info("cipher")
     assert isinstance(cipher, tuple)
-    assert transport.get_extra_info("peername")[:2] == ("127.0.0.1", transport.peer[1])
+    assert transport.get_extra_info("peername") == ("127.0.0.1", transport.peer[1])
     tcp = listener.connections[transport.peer]
     assert negotiated(tcp) == {
         "tls": "TLSv1.3",
@@ -125,8 +140,8 @@ def test_handler_sees_tls_extras_and_the_table_sees_what_was_negotiated(
 
 
 def test_negotiated_is_dashes_for_plain_tcp(reactor: Reactor) -> None:
-    servers: list[Echo] = []
-    listener = reactor.listen(lambda p: servers.append(Echo()) or servers[-1], "127.0.0.1", 0)
+    servers = Echoes()
+    listener = reactor.listen(servers, "127.0.0.1", 0)
     client = Collector(b"x")
     reactor.connect(lambda p: client, "127.0.0.1", listener.port)
     run_until(reactor, lambda: bool(servers) and servers[0].made)
@@ -138,10 +153,8 @@ def test_negotiated_is_dashes_for_plain_tcp(reactor: Reactor) -> None:
 def test_half_close_on_tls13_keeps_reading_and_the_echo_arrives_whole(
     reactor: Reactor, server_ctx: ssl.SSLContext, client_ctx: ssl.SSLContext
 ) -> None:
-    servers: list[Echo] = []
-    listener = reactor.listen(
-        lambda p: servers.append(Echo()) or servers[-1], "127.0.0.1", 0, ssl=server_ctx
-    )
+    servers = Echoes()
+    listener = reactor.listen(servers, "127.0.0.1", 0, ssl=server_ctx)
     payload = b"half-close " * 50_000
 
     def client() -> tuple[bytes, bool]:
@@ -239,10 +252,8 @@ def test_write_eof_on_tls12_is_a_clear_error(
 def test_a_peer_that_closes_without_close_notify_is_a_truncation(
     reactor: Reactor, server_ctx: ssl.SSLContext, client_ctx: ssl.SSLContext
 ) -> None:
-    servers: list[Echo] = []
-    listener = reactor.listen(
-        lambda p: servers.append(Echo()) or servers[-1], "127.0.0.1", 0, ssl=server_ctx
-    )
+    servers = Echoes()
+    listener = reactor.listen(servers, "127.0.0.1", 0, ssl=server_ctx)
 
     def client() -> None:
         c = BioClient(listener.port, client_ctx)
@@ -277,10 +288,8 @@ def test_bad_input_ends_that_connection_with_a_logged_reason(
     what: str,
     wire: bytes,
 ) -> None:
-    servers: list[Echo] = []
-    listener = reactor.listen(
-        lambda p: servers.append(Echo()) or servers[-1], "127.0.0.1", 0, ssl=server_ctx
-    )
+    servers = Echoes()
+    listener = reactor.listen(servers, "127.0.0.1", 0, ssl=server_ctx)
     good = Collector(b"still served")
     reactor.connect(
         lambda p: good, "127.0.0.1", listener.port, ssl=client_ctx, server_hostname="localhost"
@@ -313,9 +322,9 @@ def test_bad_input_ends_that_connection_with_a_logged_reason(
 def test_a_stalled_handshake_is_aborted_at_the_deadline(
     reactor: Reactor, server_ctx: ssl.SSLContext, caplog: pytest.LogCaptureFixture
 ) -> None:
-    servers: list[Echo] = []
+    servers = Echoes()
     listener = reactor.listen(
-        lambda p: servers.append(Echo()) or servers[-1],
+        servers,
         "127.0.0.1",
         0,
         ssl=server_ctx,
@@ -368,10 +377,8 @@ def test_client_certificates_required(
     assert isinstance(ca, trustme.CA)
     server_ctx.verify_mode = ssl.CERT_REQUIRED
     ca.configure_trust(server_ctx)
-    servers: list[Echo] = []
-    listener = reactor.listen(
-        lambda p: servers.append(Echo()) or servers[-1], "127.0.0.1", 0, ssl=server_ctx
-    )
+    servers = Echoes()
+    listener = reactor.listen(servers, "127.0.0.1", 0, ssl=server_ctx)
     anonymous = Collector(b"who am I")
     reactor.connect(lambda p: anonymous, "127.0.0.1", listener.port, ssl=client_ctx)
     run_until(reactor, lambda: len(servers) == 1 and not listener.connections)
@@ -397,16 +404,14 @@ def test_sni_picks_the_context_of_the_name(
     other = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert("other.example").configure_cert(other)
     prepare_server_context(server_ctx, {"other.example": other})
-    servers: list[Echo] = []
-    listener = reactor.listen(
-        lambda p: servers.append(Echo()) or servers[-1], "127.0.0.1", 0, ssl=server_ctx
-    )
+    servers = Echoes()
+    listener = reactor.listen(servers, "127.0.0.1", 0, ssl=server_ctx)
     for name in ("other.example", "localhost"):
         client = Collector(name.encode())
         connector = reactor.connect(
-            lambda p, c=client: c, "127.0.0.1", listener.port, ssl=client_ctx, server_hostname=name
+            handing(client), "127.0.0.1", listener.port, ssl=client_ctx, server_hostname=name
         )
-        run_until(reactor, lambda c=client: bool(c.lost))
+        run_until(reactor, client.finished)
         assert connector.error is None  # the certificate matched the name asked for
         assert bytes(client.got) == name.encode()
     assert [s.sni for s in servers] == ["other.example", "localhost"]
@@ -417,11 +422,9 @@ def test_status_json_shows_what_each_connection_negotiated(
 ) -> None:
     from protocols.status import snapshot
 
-    servers: list[Echo] = []
-    tls = reactor.listen(
-        lambda p: servers.append(Echo()) or servers[-1], "127.0.0.1", 0, ssl=server_ctx
-    )
-    plain = reactor.listen(lambda p: servers.append(Echo()) or servers[-1], "127.0.0.1", 0)
+    servers = Echoes()
+    tls = reactor.listen(servers, "127.0.0.1", 0, ssl=server_ctx)
+    plain = reactor.listen(servers, "127.0.0.1", 0)
     clients = [Collector(b""), Collector(b"")]  # they stay until closed here
     reactor.connect(lambda p: clients[0], "127.0.0.1", tls.port, ssl=client_ctx)
     reactor.connect(lambda p: clients[1], "127.0.0.1", plain.port)
