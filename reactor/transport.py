@@ -86,10 +86,12 @@ from reactor.protocol import ActiveMode, Decoder, Handler, PeerKey, ProtocolErro
 from reactor.seam import ConnectionOwner
 
 if TYPE_CHECKING:
+    import ssl
     from collections.abc import Callable, Iterable
 
     from reactor.protocol import TimerHandle
     from reactor.seam import ConnectionHost
+    from reactor.tls import TLSTransport
 
 __all__ = [
     "DEFAULT_HIGH_WATER",
@@ -941,6 +943,27 @@ class Connection:
             return
         log.info("aborting %s: %d bytes not drained in %.3g s", self.peer, self._wsize, timeout)
         self._abort(WriteTimeout(f"{self._wsize} bytes not drained in {timeout:g} s"))
+
+    # -- TLS -----------------------------------------------------------------------------
+
+    def start_tls(
+        self,
+        context: ssl.SSLContext,
+        *,
+        server_side: bool,
+        server_hostname: str | None = None,
+        buffered: bytes = b"",
+    ) -> TLSTransport:
+        """Upgrade to TLS in place (STARTTLS); see :func:`reactor.tls.start_tls`."""
+        from reactor.tls import start_tls  # noqa: PLC0415  (ssl only when used)
+
+        return start_tls(
+            self,
+            context,
+            server_side=server_side,
+            server_hostname=server_hostname,
+            buffered=buffered,
+        )
 
     # -- socket options ----------------------------------------------------------------
 

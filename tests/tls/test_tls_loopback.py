@@ -13,6 +13,7 @@ from reactor.loop import Reactor
 from reactor.protocol import BaseHandler, PeerKey, Transport
 from reactor.testing import run_until
 from reactor.tls import TLSTransport, negotiated, start_tls
+from reactor.transport import Connection
 from tests.tls.clients import BioClient, in_thread
 
 
@@ -463,7 +464,8 @@ class StartTLSServer(BaseHandler):
                 assert self.transport is not None
                 self.transport.write(b"GO\n")
                 rest, self.buf = self.buf, b""
-                self.tls = start_tls(self.transport, self.ctx, server_side=True, buffered=rest)
+                assert isinstance(self.transport, Connection)  # the method of a TCP connection
+                self.tls = self.transport.start_tls(self.ctx, server_side=True, buffered=rest)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.lost.append(exc)
