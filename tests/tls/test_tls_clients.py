@@ -20,7 +20,7 @@ import redis
 from protocols.http import HTTPConfig, HTTPHandler, Request, Response, default_app
 from protocols.resp.server import RespService
 from reactor.embedding import ReactorThread
-from reactor.protocol import PeerKey
+from reactor.protocol import PeerKey, Transport
 from reactor.testing import serve_plugin
 from reactor.tls import server_context
 from tests.externals import needs, program
@@ -216,3 +216,60 @@ def test_erlang_ssl_client_against_our_packet_server(
     assert "FAIL" not in text, text
     for check in ("connected", "sizes", "batch"):
         assert f"ok tls {check}" in text, text
+
+
+@needs(*ESCRIPT)
+def test_our_framed_client_against_an_erlang_ssl_server(cert_files: CertFiles) -> None:
+    from reactor.framing import FramedHandler, make_framer
+    from reactor.loop import Reactor
+    from reactor.testing import run_until
+    from reactor.tls import client_context
+
+    class Client(FramedHandler):
+        def __init__(self, messages: list[bytes]) -> None:
+            super().__init__(make_framer(2))
+            self.messages = messages
+            self.replies: list[bytes] = []
+
+        def connection_made(self, transport: Transport) -> None:
+            super().connection_made(transport)
+            for message in self.messages:
+                self.send(message)
+
+        def message_received(self, message: bytes) -> None:
+            self.replies.append(message)
+            if len(self.replies) == len(self.messages) and self.transport is not None:
+                self.transport.close()
+
+    server = subprocess.Popen(
+        [program(*ESCRIPT), str(ERL / "tls_packet_server.escript"), str(cert_files.cert),
+         str(cert_files.key)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        assert server.stdout is not None
+        line = server.stdout.readline().decode()
+        assert line.startswith("port "), line + server.stdout.read().decode()
+        port = int(line.split()[1])
+        messages = [bytes([n % 256]) * (n * 331 % 65536) for n in range(60)]
+        client = Client(messages)
+        reactor = Reactor()
+        try:
+            connector = reactor.connect(
+                lambda p: client, "127.0.0.1", port, ssl=client_context(str(cert_files.ca)),
+                server_hostname="localhost",
+            )  # fmt: skip
+            run_until(reactor, lambda: client.transport is None and bool(client.replies),
+                      timeout=20)  # fmt: skip
+            assert connector.error is None
+        finally:
+            reactor.close()
+        assert client.replies == messages  # byte for byte, frame for frame
+        out = server.communicate(timeout=20)[0].decode()
+        assert f"closed {len(messages)} {sum(map(len, messages))}" in out, out
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait(timeout=5)
+        if server.stdout is not None:
+            server.stdout.close()

@@ -524,3 +524,43 @@ def test_start_tls_twice_is_an_error(reactor: Reactor, server_ctx: ssl.SSLContex
     run_until(reactor, lambda: bool(errors))
     sock.close()
     assert "already" in str(errors[0])
+
+
+def test_backpressure_both_ways_counted_in_plaintext(
+    reactor: Reactor, server_ctx: ssl.SSLContext, client_ctx: ssl.SSLContext
+) -> None:
+    class Deaf(BaseHandler):
+        def connection_made(self, transport: Transport) -> None:
+            super().connection_made(transport)
+            transport.pause_reading()  # never reads: the kernel's window fills up
+
+    class Producer(BaseHandler):
+        def __init__(self) -> None:
+            self.paused = False
+            self.written = 0
+
+        def connection_made(self, transport: Transport) -> None:
+            super().connection_made(transport)
+            transport.set_write_buffer_limits(high=256 * 1024)
+            while not self.paused and self.written < 64 << 20:
+                transport.write(b"x" * 65536)
+                self.written += 65536
+
+        def pause_writing(self) -> None:
+            self.paused = True
+
+    server = Deaf()
+    listener = reactor.listen(handing(server), "127.0.0.1", 0, ssl=server_ctx)
+    producer = Producer()
+    reactor.connect(handing(producer), "127.0.0.1", listener.port, ssl=client_ctx)
+    run_until(reactor, lambda: producer.paused and getattr(server, "transport", None) is not None)
+    assert producer.transport is not None and server.transport is not None
+    assert producer.written < 64 << 20  # stopped long before the end
+    assert producer.transport.writing_paused
+    assert producer.transport.get_write_buffer_size() > 256 * 1024  # queued, in bytes
+    assert not server.transport.is_reading()
+    tcp = next(iter(listener.connections.values()))
+    assert not tcp.is_reading()  # the socket itself left the selector
+    producer.transport.abort()
+    server.transport.abort()
+    run_until(reactor, lambda: not listener.connections)
