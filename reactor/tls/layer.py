@@ -141,6 +141,7 @@ class TLSTransport:
         "_ssl",
         "_state",
         "_timer",
+        "_want_close",
         "_want_eof",
         "_writing_paused",
         "delivery",
@@ -177,6 +178,7 @@ class TLSTransport:
         self._received_close = False  # the peer's close_notify arrived
         self._eof_sent = False  # our close_notify went out
         self._want_eof = False  # write_eof() before the handshake completed
+        self._want_close = False  # close() after start_tls, before the handshake completed
         self._end_input = False  # end_input() was called: the next EOF is ours
         self._on_handshake = on_handshake
         self._writing_paused = False
@@ -339,6 +341,8 @@ class TLSTransport:
                 self.resume_writing()
         if self._want_eof:
             self.write_eof()
+        if self._want_close:
+            self.close()
 
     def _handshake_timed_out(self) -> None:
         self._timer = None
@@ -384,7 +388,7 @@ class TLSTransport:
         self._flush()
         if self._state is not TLSState.OPEN:
             return
-        if not self._user_eof():
+        if not self._user_eof() or self._eof_sent:  # or both directions are done
             self.close()
 
     def _user_eof(self) -> bool | None:
@@ -494,6 +498,9 @@ class TLSTransport:
     def close(self) -> None:
         """Send close_notify, flush, then close; reading stops at once."""
         if self._state in (TLSState.CLOSING, TLSState.CLOSED):
+            return
+        if self._state is TLSState.HANDSHAKING and self._plain:
+            self._want_close = True  # what was written goes first, encrypted
             return
         conn = self._conn
         was_open = self._state is TLSState.OPEN

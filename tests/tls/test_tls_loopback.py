@@ -564,3 +564,26 @@ def test_backpressure_both_ways_counted_in_plaintext(
     producer.transport.abort()
     server.transport.abort()
     run_until(reactor, lambda: not listener.connections)
+
+
+def test_close_right_after_start_tls_still_sends_what_was_written(
+    reactor: Reactor, server_ctx: ssl.SSLContext, client_ctx: ssl.SSLContext
+) -> None:
+    class Eager(BaseHandler):
+        def connection_made(self, transport: Transport) -> None:
+            super().connection_made(transport)
+            tls = start_tls(transport, server_ctx, server_side=True)
+            tls.write(b"written before the handshake, then closed")
+            tls.close()
+
+    listener = reactor.listen(handing(Eager()), "127.0.0.1", 0)
+
+    def client() -> tuple[bytes, bool]:
+        c = BioClient(listener.port, client_ctx)
+        try:
+            c.handshake()
+            return c.read_until_close()
+        finally:
+            c.close()
+
+    assert in_thread(reactor, client) == (b"written before the handshake, then closed", True)
