@@ -51,26 +51,22 @@ that never reads them neither stalls nor is stalled (trio#819).
 from __future__ import annotations
 
 import contextlib
-import enum
 import logging
 import ssl
-import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from reactor.options import DEFAULT_READ_SIZE
-from reactor.protocol import ProtocolError, missing_hook
+from reactor.protocol import missing_hook
+from reactor.tls.figures import describe, server_name, sni_names
+from reactor.tls.flow import DeliveryControl
+from reactor.tls.states import TLSState
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from reactor.delivery import Delivery
     from reactor.protocol import (
-        ActiveMode,
-        Decoder,
-        EventLoop,
         Handler,
-        PeerKey,
         TimerHandle,
         Transport,
     )
@@ -101,16 +97,7 @@ class HandshakeTimeout(TimeoutError):
     """The peer did not complete the TLS handshake within the deadline."""
 
 
-class TLSState(enum.Enum):
-    """Where a TLS connection is in its life."""
-
-    HANDSHAKING = "handshaking"
-    OPEN = "open"
-    CLOSING = "closing"  # close() called, or the connection is going
-    CLOSED = "closed"  # connection_lost has been called
-
-
-class TLSTransport:
+class TLSTransport(DeliveryControl):
     """TLS over one connection: the connection's handler, the user handler's transport.
 
     Built by :func:`reactor.tls.wrap` (listeners and connectors with
@@ -121,11 +108,8 @@ class TLSTransport:
     __slots__ = (
         "_conn",
         "_context",
-        "_deliver",
         "_end_input",
         "_eof_sent",
-        "_exc",
-        "_handler",
         "_handshake_timeout",
         "_incoming",
         "_made",
@@ -133,7 +117,6 @@ class TLSTransport:
         "_outgoing",
         "_plain",
         "_plain_size",
-        "_reading",
         "_received_close",
         "_server_hostname",
         "_server_side",
@@ -144,7 +127,6 @@ class TLSTransport:
         "_want_close",
         "_want_eof",
         "_writing_paused",
-        "delivery",
     )
 
     def __init__(
@@ -170,7 +152,7 @@ class TLSTransport:
         self._ssl: ssl.SSLObject | None = None
         self._state = TLSState.HANDSHAKING
         self._timer: TimerHandle | None = None
-        self._exc: Exception | None = None
+        self._exc = None
         self._made = False  # the user's connection_made has run
         self._plain: list[bytes] | None = None  # written before the handshake completed
         self._plain_size = 0
@@ -182,10 +164,8 @@ class TLSTransport:
         self._end_input = False  # end_input() was called: the next EOF is ours
         self._on_handshake = on_handshake
         self._writing_paused = False
-        self._deliver: Callable[[bytes], object] = handler.data_received
-        self.delivery: Delivery | None = None
-        """The framer, queue and active budget, once :meth:`set_framer` or
-        :meth:`set_active` asked for one (``None``: straight to the handler)."""
+        self._deliver = handler.data_received
+        self.delivery = None
 
     # -- the connection's handler ---------------------------------------------------
 
@@ -590,228 +570,7 @@ class TLSTransport:
             conn is not None and conn.is_closing()
         )
 
-    # -- reading control -------------------------------------------------------------------
-
-    def pause_reading(self) -> None:
-        """Stop decrypting and reading; ciphertext waits in the BIO and the kernel."""
-        self._reading = False
-        if self._conn is not None:
-            self._conn.pause_reading()
-
-    def resume_reading(self) -> None:
-        """Read again; what the BIO already holds is delivered on the next turn."""
-        if self._reading:
-            return
-        self._reading = True
-        conn = self._conn
-        if conn is not None:
-            conn.resume_reading()
-            if self._incoming.pending and self._state is TLSState.OPEN:
-                conn.loop.call_soon(self._read_later)
-
-    def _read_later(self) -> None:
-        if self._reading and self._state is TLSState.OPEN:
-            try:
-                self._read()
-            except Exception as exc:  # noqa: BLE001  contained: this connection only
-                self.on_error(exc)
-
-    def set_active(self, mode: ActiveMode) -> None:
-        """gen_tcp's active modes over the decrypted stream (see the connection's)."""
-        delivery = self._delivery()
-        delivery.set_active(mode)
-        if delivery.plain():
-            self._plain_again()
-
-    def set_framer(self, framer: Decoder | None) -> None:
-        """Deliver whole decrypted messages (gen_tcp's ``{packet, N}``)."""
-        delivery = self._delivery()
-        delivery.framer = framer
-        if delivery.plain():
-            self._plain_again()
-
-    def _delivery(self) -> Delivery:
-        delivery = self.delivery
-        if delivery is None:
-            # the reactor's own delivery: framed plugins behave as over TCP
-            from reactor.delivery import Delivery
-
-            delivery = self.delivery = Delivery(self, self._handler, self._plain_again)
-            self._deliver = delivery.feed
-        return delivery
-
-    def _plain_again(self) -> None:
-        self.delivery = None
-        self._deliver = self._handler.data_received
-
-    def on_error(self, exc: BaseException, hook: str = "") -> None:
-        """A delivery outside the connection's read failed: abort this connection."""
-        if not isinstance(exc, Exception):
-            raise exc
-        if isinstance(exc, ProtocolError):  # the peer broke the protocol
-            log.info("closing %s: %s", self.peer, exc)
-        else:
-            where = f" in {hook}()" if hook else ""
-            log.error("handler failed for %s%s", self.peer, where, exc_info=exc)
-        if self._exc is None:
-            self._exc = exc
-        self.abort()
-
-    # -- handlers ------------------------------------------------------------------------------
-
-    def set_protocol(self, handler: Handler) -> None:
-        """Hand the plaintext stream to another handler."""
-        self._handler = handler
-        if self.delivery is None:
-            self._deliver = handler.data_received
-        else:
-            self.delivery.handler = handler
-
-    def get_protocol(self) -> Handler:
-        """The handler that owns the plaintext stream."""
-        return self._handler
-
-    # -- figures, delegated to the connection ---------------------------------------------------
-
-    @property
-    def connection(self) -> Transport:
-        """The TCP connection under the TLS layer."""
-        assert self._conn is not None
-        return self._conn
-
-    @property
-    def ssl_object(self) -> ssl.SSLObject | None:
-        """The ``SSLObject`` of this connection."""
-        return self._ssl
-
-    @property
-    def state(self) -> TLSState:
-        """HANDSHAKING, OPEN, CLOSING or CLOSED."""
-        return self._state
-
-    @property
-    def loop(self) -> EventLoop:
-        """The reactor this connection runs on."""
-        return self.connection.loop
-
-    @property
-    def id(self) -> int:
-        """The connection id."""
-        return self.connection.id
-
-    @property
-    def peer(self) -> PeerKey:
-        """The peer key."""
-        return self.connection.peer
-
-    @property
-    def local(self) -> PeerKey:
-        """The local address."""
-        return self.connection.local
-
-    @property
-    def created(self) -> float:
-        """When the TCP connection was made."""
-        return self.connection.created
-
-    @property
-    def last_activity(self) -> float:
-        """The last I/O on the connection."""
-        return self.connection.last_activity
-
-    @property
-    def bytes_in(self) -> int:
-        """Bytes received on the wire (ciphertext)."""
-        return self.connection.bytes_in
-
-    @property
-    def bytes_out(self) -> int:
-        """Bytes handed to the kernel (ciphertext)."""
-        return self.connection.bytes_out
-
-    @property
-    def writing_paused(self) -> bool:
-        """True between ``pause_writing()`` and ``resume_writing()``."""
-        return self._writing_paused
-
-    def is_reading(self) -> bool:
-        """False while reading is paused."""
-        return self._reading and self._conn is not None and self._conn.is_reading()
-
-    def get_write_buffer_size(self) -> int:
-        """Plaintext not yet encrypted plus ciphertext not yet sent."""
-        conn = self._conn
-        return self._plain_size + (conn.get_write_buffer_size() if conn is not None else 0)
-
-    def get_write_buffer_limits(self) -> tuple[int, int]:
-        """The connection's ``(low, high)`` water marks."""
-        return self.connection.get_write_buffer_limits()
-
-    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
-        """Set the connection's water marks."""
-        self.connection.set_write_buffer_limits(high, low)
-
-    def set_idle_timeout(self, seconds: float | None) -> None:
-        """The connection's idle timeout (calls the user handler's ``timeout()``)."""
-        self.connection.set_idle_timeout(seconds)
-
-    def set_write_timeout(self, seconds: float | None) -> None:
-        """The connection's write timeout."""
-        self.connection.set_write_timeout(seconds)
-
-    def get_extra_info(self, name: str, default: object = None) -> object:
-        """The connection's extras plus asyncio's TLS ones.
-
-        ``sslcontext``, ``ssl_object``, ``peercert``, ``cipher``,
-        ``compression``, ``ssl_version``, and ``server_name`` (the SNI name)
-        and ``alpn_protocol``; the last five are ``default`` until the
-        handshake is done.
-        """
-        if name == "sslcontext":
-            return self._context
-        if name == "ssl_object":
-            return self._ssl
-        extra = _SSL_EXTRAS.get(name)
-        if extra is None:
-            return self.connection.get_extra_info(name, default)
-        sslobj = self._ssl
-        if sslobj is None or self._state is TLSState.HANDSHAKING:
-            return default
-        value = extra(sslobj)
-        return default if value is None else value
-
     def __repr__(self) -> str:
         conn = self._conn
         where = f"#{conn.id} {conn.peer[0]}:{conn.peer[1]}" if conn is not None else "unconnected"
         return f"<TLSTransport {where} {self._state.value}>"
-
-
-sni_names: weakref.WeakKeyDictionary[ssl.SSLObject, str] = weakref.WeakKeyDictionary()
-"""The SNI name each live server-side TLS session was asked for (see
-:func:`reactor.tls.prepare_server_context`, which fills it)."""
-
-
-def server_name(sslobj: ssl.SSLObject) -> str | None:
-    """The SNI name a client asked for (server side), or the one we sent (client side)."""
-    if sslobj.server_side:
-        return sni_names.get(sslobj)
-    return sslobj.server_hostname
-
-
-def describe(exc: BaseException) -> str:
-    """OpenSSL's reason for ``exc`` (and the verification's), else its message."""
-    if isinstance(exc, ssl.SSLError):
-        reason = exc.reason or exc.strerror or str(exc)
-        verify = getattr(exc, "verify_message", None)
-        return f"{reason} ({verify})" if verify else str(reason)
-    return str(exc) or type(exc).__name__
-
-
-_SSL_EXTRAS: dict[str, Callable[[ssl.SSLObject], object]] = {
-    "peercert": ssl.SSLObject.getpeercert,
-    "cipher": ssl.SSLObject.cipher,
-    "compression": ssl.SSLObject.compression,
-    "ssl_version": ssl.SSLObject.version,
-    "alpn_protocol": ssl.SSLObject.selected_alpn_protocol,
-    "server_name": server_name,
-}
