@@ -13,6 +13,7 @@ import logging
 import ssl
 from typing import TYPE_CHECKING
 
+from reactor.delivery import Delivery
 from reactor.protocol import ProtocolError
 from reactor.tls.figures import ConnectionFigures
 from reactor.tls.states import TLSState
@@ -20,7 +21,6 @@ from reactor.tls.states import TLSState
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from reactor.delivery import Delivery
     from reactor.protocol import ActiveMode, Decoder, Handler, PeerKey, Transport
 
 __all__ = ["DeliveryControl"]
@@ -96,8 +96,6 @@ class DeliveryControl(ConnectionFigures):
         delivery = self.delivery
         if delivery is None:
             # the reactor's own delivery: framed plugins behave as over TCP
-            from reactor.delivery import Delivery  # noqa: PLC0415  (until it lands on main)
-
             delivery = self.delivery = Delivery(self, self._handler, self._plain_again)
             self._deliver = delivery.feed
         return delivery
