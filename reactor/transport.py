@@ -363,8 +363,6 @@ class Connection(Writer):
         if self._state is State.OPEN and self.idle_due is None:
             self._loop.deadlines.arm(now + timeout, self)
 
-    # -- TLS -----------------------------------------------------------------------------
-
     def start_tls(
         self,
         context: ssl.SSLContext,
