@@ -51,18 +51,19 @@ def encode_v2(
 ) -> bytes:
     """A version 2 header; ``checksum`` appends a CRC32C extension over it.
 
-    Without both addresses (or with ``command=LOCAL``) the family is
-    ``AF_UNSPEC`` and no address is sent.  An IPv4 address beside an IPv6 one
-    is sent as IPv4-mapped IPv6, as HAProxy does.
+    Without both addresses (or with ``command=LOCAL``, or for a Unix path
+    beside an IP address) the family is ``AF_UNSPEC`` and no address is sent.
+    An IPv4 address beside an IPv6 one is sent as IPv4-mapped IPv6, as HAProxy
+    does.
     """
     if source is None or destination is None or command is Command.LOCAL:
         family, addresses = Family.UNSPEC, b""
     else:
         family = _family_of(source)
         other = _family_of(destination)
-        if Family.UNIX in (family, other):
-            if family is not other:
-                raise ValueError("a Unix address beside an IP one")
+        if Family.UNIX in (family, other) and family is not other:
+            family, addresses = Family.UNSPEC, b""  # nothing the header can say
+        elif family is Family.UNIX:
             addresses = b"".join(
                 a[0][5:].encode("utf-8", "surrogateescape").ljust(108, b"\x00")[:108]
                 for a in (source, destination)

@@ -268,8 +268,8 @@ def test_encoders() -> None:
     assert mixed is not None and mixed.source == ("::ffff:102:304", 5)
     local, _ = parse(encode_v2(("1.2.3.4", 5), ("6.7.8.9", 10), command=Command.LOCAL))
     assert local is not None and local.command is Command.LOCAL and not local.relayed
-    with pytest.raises(ValueError, match="Unix"):
-        encode_v2(("unix:/a", 0), ("1.2.3.4", 1))
+    unspec, _ = parse(encode_v2(("unix:/a", 0), ("1.2.3.4", 1)))
+    assert unspec is not None and unspec.family is Family.UNSPEC and not unspec.relayed
     with pytest.raises(ValueError, match="1 or 2"):
         encode(3, None, None)
     assert encode(1, None, None) == b"PROXY UNKNOWN\r\n"
