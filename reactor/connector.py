@@ -81,6 +81,7 @@ class ConnectOptions(TypedDict, total=False):
     low_water: int | None
     nodelay: bool
     keepalive: bool
+    proxy_header: bytes | None
 
 
 class ConnectState(enum.Enum):
@@ -101,7 +102,9 @@ class Connector:
     ``read_size`` >= 1, the water marks as in
     :meth:`~reactor.transport.Connection.set_write_buffer_limits`.
     ``timeout`` (for the connect), ``idle_timeout`` and ``write_timeout`` are
-    seconds > 0; ``None`` or ``0`` means no timeout.
+    seconds > 0; ``None`` or ``0`` means no timeout.  ``proxy_header`` is
+    sent first, before the handler's ``connection_made`` (a PROXY protocol
+    header from :func:`reactor.proxy_encode.encode`).
     """
 
     def __init__(
@@ -119,6 +122,7 @@ class Connector:
         low_water: int | None = None,
         nodelay: bool = True,
         keepalive: bool = False,
+        proxy_header: bytes | None = None,
     ) -> None:
         unix = host.startswith(("/", "./", "unix:"))
         if not unix:
@@ -130,6 +134,8 @@ class Connector:
         """The options of the connection (checked once, here)."""
         self.reactor = reactor
         self.factory = factory
+        self.proxy_header = proxy_header
+        """Bytes sent before anything else (a PROXY header, :mod:`reactor.proxy_encode`)."""
         self.host = host
         self.port = port
         self.state = ConnectState.RESOLVING
@@ -246,6 +252,15 @@ class Connector:
             self._end(ConnectState.FAILED, exc)
             return
         key = normalise_address(sock.family, peer, 0)
+        if self.proxy_header:
+            try:  # a fresh connection's empty send buffer takes a header whole
+                sent = sock.send(self.proxy_header)
+            except OSError as exc:
+                self._end(ConnectState.FAILED, exc)
+                return
+            if sent != len(self.proxy_header):
+                self._end(ConnectState.FAILED, OSError("the PROXY header did not fit"))
+                return
         try:
             handler = self.factory(key)
         except Exception as exc:  # the caller's bug: logged loudly, reported, no leak

@@ -88,7 +88,7 @@ from reactor.seam import ConnectionOwner
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
-    from reactor.protocol import TimerHandle
+    from reactor.protocol import TimerHandle, Transport
     from reactor.seam import ConnectionHost
 
 __all__ = [
@@ -101,6 +101,7 @@ __all__ = [
     "ConnectionOwner",
     "State",
     "WriteTimeout",
+    "link",
     "normalise_address",
 ]
 
@@ -212,7 +213,9 @@ class Connection:
         "id",
         "idle_due",
         "last_activity",
+        "linked",
         "peer",
+        "proxy_peer",
     )
 
     def __init__(
@@ -240,6 +243,10 @@ class Connection:
         # A listener bound to one address passes it (one shared tuple); other
         # connections ask the socket when first asked, or at the latest on close.
         self._local = local
+        self.proxy_peer: PeerKey | None = None
+        """The proxy's own key when a PROXY header named the client (``peer``)."""
+        self.linked: int | None = None
+        """The id of the connection this one is paired with (a proxy's other leg)."""
         self.created = self.last_activity = loop.now
         self.bytes_in = 0
         self.bytes_out = 0
@@ -968,6 +975,15 @@ class Connection:
             option = getattr(socket, name, None)
             if value is not None and option is not None:
                 sock.setsockopt(socket.IPPROTO_TCP, option, value)
+
+
+def link(first: Transport, second: Transport) -> None:
+    """Pair two connections of one reactor (a proxy's legs): each names the
+    other's id as :attr:`Connection.linked`, which the status page shows."""
+    for one, other in ((first, second), (second, first)):
+        conn = one.loop.connections.get(one.id)
+        if isinstance(conn, Connection):
+            conn.linked = other.id
 
 
 def _drop_frames(exc: BaseException) -> None:

@@ -58,6 +58,7 @@ __all__ = [
     "Supervisor",
     "SupervisorLoop",
     "WorkerState",
+    "reserve_port",
 ]
 
 log = logging.getLogger(__name__)
@@ -365,6 +366,26 @@ class Supervisor:
                 self._kill_timer = None
             log.info("every worker has stopped")
             self.loop.stop()
+
+
+def reserve_port(host: str | None, port: int) -> socket.socket:
+    """Bind ``host:port`` with ``SO_REUSEPORT`` without listening: the port stays
+    ours (port 0 picks one) while each worker binds its own listening socket
+    to it; a socket that does not listen gets no connection from the kernel."""
+    if not host:
+        host = "0.0.0.0"  # noqa: S104  every interface, as asked
+    family, type_, proto, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    sock = socket.socket(family, type_, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind(address)
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 def _kill(pid: int, signum: int) -> None:
