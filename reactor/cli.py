@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 from reactor import plugins
 from reactor.arguments import DEFAULT_PORT, ParserExit, build_parsers, format_address
+from reactor.balance import Balancer
 from reactor.framing import LineBridge
 from reactor.listener import Overload, bind_socket
 from reactor.loop import Reactor
@@ -45,7 +46,7 @@ from reactor.netcat import NetcatHandler
 from reactor.protocol import PeerKey, Plugin
 from reactor.transport import normalise_address
 from reactor.worker_report import Reporter, inherited_sockets
-from reactor.workers import Supervisor, SupervisorLoop, reserve_port
+from reactor.workers import Balance, Supervisor, SupervisorLoop, reserve_port
 
 if TYPE_CHECKING:
     from reactor.connector import Connector
@@ -183,7 +184,7 @@ def _serve_on(
     args: argparse.Namespace,
     *,
     sock: socket.socket | None = None,
-    worker: tuple[socket.socket, int] | None = None,
+    worker: tuple[socket.socket, int, Balance | None] | None = None,
 ) -> int:
     try:
         factory = plugin.make_factory(reactor, args)
@@ -225,8 +226,10 @@ def _serve_on(
         _fail(parser, f"cannot listen on {where}: {_describe(exc)}")
     listeners = [listener]
     if worker is not None:  # the supervisor serves the status page and announces
-        channel, slot = worker
+        channel, slot, balance = worker
         _stop_on_signals(reactor, listeners, args.drain_timeout, (signal.SIGTERM,))
+        if balance is not None:
+            Balancer(reactor, listener, *balance)
         Reporter(
             reactor, channel, slot, lambda: reactor.shutdown(args.drain_timeout, reactor.stop)
         )
@@ -323,11 +326,19 @@ def _supervise(name: str, args: argparse.Namespace, argv: list[str]) -> int:
                 _error(f"cannot serve the status page on {status_where}: {_describe(exc)}")
                 return 1
 
-        def spawn(sock: socket.socket, channel: socket.socket, slot: int) -> int:
-            return _serve_worker(name, argv, sock, channel, slot)
+        def spawn(
+            sock: socket.socket, channel: socket.socket, slot: int, balance: Balance | None
+        ) -> int:
+            return _serve_worker(name, argv, sock, channel, slot, balance=balance)
 
         supervisor = Supervisor(
-            loop, spawn, args.workers, shared=shared, bind=bind, drain_timeout=args.drain_timeout
+            loop,
+            spawn,
+            args.workers,
+            shared=shared,
+            bind=bind,
+            drain_timeout=args.drain_timeout,
+            on_ready=lambda: _announce("%d workers ready", args.workers),
         )
         host, port = normalise_address(listening.family, bound)
         _announce(
@@ -339,7 +350,13 @@ def _supervise(name: str, args: argparse.Namespace, argv: list[str]) -> int:
 
 
 def _serve_worker(
-    name: str, argv: list[str], sock: socket.socket, channel: socket.socket, slot: int
+    name: str,
+    argv: list[str],
+    sock: socket.socket,
+    channel: socket.socket,
+    slot: int,
+    *,
+    balance: Balance | None,
 ) -> int:
     """A worker's life: import the plugin afresh, serve on ``sock``, report on ``channel``."""
     plugins.forget(name)
@@ -356,7 +373,7 @@ def _serve_worker(
     reactor = Reactor()
     try:
         return _serve_on(
-            reactor, serve_parser, name, plugin, args, sock=sock, worker=(channel, slot)
+            reactor, serve_parser, name, plugin, args, sock=sock, worker=(channel, slot, balance)
         )
     except ParserExit as exc:
         return exc.status

@@ -43,6 +43,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from reactor.balance import SharedCounts
 from reactor.loop import Reactor
 from reactor.worker_report import WorkerConnection, read_report
 
@@ -55,6 +56,7 @@ __all__ = [
     "BACKOFF_FIRST",
     "BACKOFF_MAX",
     "STARTUP_GRACE",
+    "Balance",
     "Supervisor",
     "SupervisorLoop",
     "WorkerState",
@@ -70,6 +72,9 @@ BACKOFF_FIRST = 0.25
 BACKOFF_MAX = 30.0
 """The longest delay between two restarts of a failing slot."""
 _KILL_GRACE = 5.0  # past the drain deadline, before SIGKILL
+
+Balance = tuple[SharedCounts, int]
+"""A worker's seat in the shared counts: the table and its entry."""
 
 _HANDLED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGTTIN, signal.SIGTTOU)
 
@@ -110,20 +115,24 @@ class SupervisorLoop(Reactor):
 class Supervisor:
     """Run ``count`` workers over one listening socket (see the module's text).
 
-    ``spawn(sock, channel, slot)`` runs in each forked worker and returns its
-    exit status; ``sock`` is ``shared`` or, with ``bind`` (``reuse_port``),
-    what ``bind()`` returns in the worker.  ``drain_timeout`` is the workers'.
+    ``spawn(sock, channel, slot, balance)`` runs in each forked worker and
+    returns its exit status; ``sock`` is ``shared`` or, with ``bind``
+    (``reuse_port``), what ``bind()`` returns in the worker.  ``balance`` is
+    ``(counts, index)`` for a :class:`~reactor.balance.Balancer` on a shared
+    socket, else ``None``.  ``drain_timeout`` is the workers'; ``on_ready``
+    runs once, when the first ``count`` workers have all reported.
     """
 
     def __init__(
         self,
         loop: SupervisorLoop,
-        spawn: Callable[[socket.socket, socket.socket, int], int],
+        spawn: Callable[[socket.socket, socket.socket, int, Balance | None], int],
         count: int,
         *,
         shared: socket.socket | None = None,
         bind: Callable[[], socket.socket] | None = None,
         drain_timeout: float = 10.0,
+        on_ready: Callable[[], object] | None = None,
     ) -> None:
         if (shared is None) == (bind is None):
             raise ValueError("a supervisor needs either a shared socket or a bind function")
@@ -140,12 +149,15 @@ class Supervisor:
         """Workers started again after an unexpected exit."""
         self.stopping = False
         self._spawn_fn = spawn
+        self.counts = SharedCounts() if shared is not None else None
+        """The workers' connection counts, shared (made before any fork)."""
         self._shared = shared
         self._bind = bind
         self._drain_timeout = drain_timeout
         self._failures: dict[int, int] = {}  # slot -> consecutive failed starts
         self._pending: dict[int, TimerHandle] = {}  # slot -> scheduled restart
         self._kill_timer: TimerHandle | None = None
+        self._on_ready = on_ready
 
     # -- running ---------------------------------------------------------------------
 
@@ -171,7 +183,10 @@ class Supervisor:
             try:
                 parent.close()
                 self._become_worker()
-                status = self._spawn_fn(self._listening_socket(), child, slot)
+                balance = None
+                if self.counts is not None:  # two generations meet during a reload
+                    balance = (self.counts, slot * 2 + self.generation % 2)
+                status = self._spawn_fn(self._listening_socket(), child, slot, balance)
             except BaseException as exc:
                 log.error("worker %d failed: %s", slot, exc, exc_info=exc)
             finally:
@@ -239,6 +254,10 @@ class Supervisor:
             worker.state = WorkerState.READY
             self._failures.pop(worker.slot, None)
             self._check_reload()
+            ready = sum(1 for w in self.workers.values() if w.state is WorkerState.READY)
+            if self._on_ready is not None and ready >= self.count:
+                callback, self._on_ready = self._on_ready, None
+                callback()
 
     # -- signals ------------------------------------------------------------------------
 
