@@ -53,6 +53,7 @@ DEFAULT_PROXY_TIMEOUT = 5.0
 """Seconds a trusted peer has to send its PROXY header."""
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+"""A trusted network: what ``proxy_trusted`` holds."""
 
 
 def parse_networks(text: str | Iterable[str | Network]) -> tuple[Network, ...]:

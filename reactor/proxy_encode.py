@@ -10,7 +10,7 @@ import ipaddress
 import struct
 
 from reactor.crc32c import crc32c
-from reactor.proxy_header import SIGNATURE_V2, Command, Family, TLVType
+from reactor.proxy_header import SIGNATURE_V2, Family, ProxyCommand, TLVType
 
 __all__ = ["encode", "encode_v1", "encode_v2"]
 
@@ -45,7 +45,7 @@ def encode_v2(
     source: tuple[str, int] | None,
     destination: tuple[str, int] | None,
     *,
-    command: Command = Command.PROXY,
+    command: ProxyCommand = ProxyCommand.PROXY,
     tlvs: tuple[tuple[int, bytes], ...] = (),
     checksum: bool = False,
 ) -> bytes:
@@ -56,7 +56,7 @@ def encode_v2(
     An IPv4 address beside an IPv6 one is sent as IPv4-mapped IPv6, as HAProxy
     does.
     """
-    if source is None or destination is None or command is Command.LOCAL:
+    if source is None or destination is None or command is ProxyCommand.LOCAL:
         family, addresses = Family.UNSPEC, b""
     else:
         family = _family_of(source)

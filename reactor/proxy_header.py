@@ -36,8 +36,8 @@ from reactor.protocol import ProtocolError
 __all__ = [
     "SIGNATURE_V2",
     "V1_MAX_LENGTH",
-    "Command",
     "Family",
+    "ProxyCommand",
     "ProxyHeader",
     "ProxyHeaderError",
     "ProxyHeaderParser",
@@ -61,7 +61,7 @@ class ProxyHeaderError(ProtocolError):
     """A malformed PROXY header: the connection that sent it is closed."""
 
 
-class Command(enum.Enum):
+class ProxyCommand(enum.Enum):
     """Version 2's command; version 1 headers are always ``PROXY``."""
 
     LOCAL = 0  # the proxy speaks for itself (a health check): keep its address
@@ -131,7 +131,7 @@ class ProxyHeader:
     """
 
     version: int
-    command: Command
+    command: ProxyCommand
     family: Family
     source: tuple[str, int] | None
     destination: tuple[str, int] | None
@@ -214,13 +214,13 @@ def _parse_v1(buf: bytearray) -> ProxyHeader | None:
     parts = line.split(b" ")
     length = end + 2
     if len(parts) >= 2 and parts[1] == b"UNKNOWN":  # the rest of the line is ignored
-        return ProxyHeader(1, Command.PROXY, Family.UNSPEC, None, None, length)
+        return ProxyHeader(1, ProxyCommand.PROXY, Family.UNSPEC, None, None, length)
     if len(parts) != 6 or parts[1] not in (b"TCP4", b"TCP6"):
         raise ProxyHeaderError(f"bad PROXY v1 line {line[:60]!r}")
     family = Family.INET if parts[1] == b"TCP4" else Family.INET6
     source = (_v1_address(parts[2], family), _v1_port(parts[4]))
     destination = (_v1_address(parts[3], family), _v1_port(parts[5]))
-    return ProxyHeader(1, Command.PROXY, family, source, destination, length)
+    return ProxyHeader(1, ProxyCommand.PROXY, family, source, destination, length)
 
 
 def _v1_address(text: bytes, family: Family) -> str:
@@ -256,7 +256,7 @@ def _parse_v2(buf: bytearray, max_length: int) -> ProxyHeader | None:
     if ver_cmd >> 4 != 2:
         raise ProxyHeaderError(f"PROXY v2 header with version {ver_cmd >> 4}")
     try:
-        command = Command(ver_cmd & 0x0F)
+        command = ProxyCommand(ver_cmd & 0x0F)
         family = Family(fam >> 4)
     except ValueError:
         raise ProxyHeaderError(f"PROXY v2 command/family {ver_cmd:#04x}/{fam:#04x}") from None
@@ -271,13 +271,13 @@ def _parse_v2(buf: bytearray, max_length: int) -> ProxyHeader | None:
     block = bytes(buf[:length])
     size = _ADDRESS_SIZES[family]
     if announced < size:
-        if command is Command.LOCAL:  # its addresses are ignored anyway
+        if command is ProxyCommand.LOCAL:  # its addresses are ignored anyway
             return ProxyHeader(2, command, family, None, None, length)
         raise ProxyHeaderError(
             f"PROXY v2 {family.name} header of {announced} bytes (its addresses take {size})"
         )
     source = destination = None
-    if command is Command.PROXY and transport == _STREAM and family is not Family.UNSPEC:
+    if command is ProxyCommand.PROXY and transport == _STREAM and family is not Family.UNSPEC:
         source, destination = _v2_addresses(block, family)
     tlvs = _tlvs(block, 16 + size, length)
     return _with_extensions(

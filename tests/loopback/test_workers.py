@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import signal
 import socket
 import subprocess
@@ -13,7 +14,7 @@ import time
 import pytest
 
 from tests.externals import program
-from tests.servers import ENV, Server, poll, start
+from tests.servers import ENV, ROOT, Server, poll, start
 
 pytestmark = pytest.mark.slow
 
@@ -169,6 +170,41 @@ def test_socket_activation(workers: list[str]) -> None:
         sock.close()
     finally:
         proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+        assert proc.stderr is not None
+        proc.stderr.close()
+
+
+def test_the_systemd_units_of_the_deployment_page() -> None:
+    deploy = ROOT / "docs" / "deploy"
+    unit = (deploy / "selreactor.service").read_text(encoding="utf-8")
+    command = next(line for line in unit.splitlines() if line.startswith("ExecStart="))
+    words = shlex.split(command.removeprefix("ExecStart="))
+    assert words[:2] == ["/usr/bin/env", "reactor"]
+    args = [w.replace(":8080", ":0") for w in words[2:]]  # any free port for the page
+    sockets = (deploy / "selreactor.socket").read_text(encoding="utf-8")
+    listen = next(line for line in sockets.splitlines() if line.startswith("ListenStream="))
+    host = listen.removeprefix("ListenStream=").rpartition(":")[0]
+    listener = socket.create_server((host, 0))  # port 0: the test's, not 5678
+    port = listener.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", ACTIVATED, str(listener.fileno()), *args],
+        env={**ENV, "LISTEN_FDS": "1"},
+        pass_fds=(listener.fileno(),),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    listener.close()
+    try:
+        assert proc.stderr is not None
+        lines = [proc.stderr.readline() for _ in range(2)]
+        assert any(f"serving echo on {host}:{port} with 2 workers" in line for line in lines)
+        sock = socket.create_connection((host, port), timeout=10)
+        echo_round_trip(sock)
+        sock.close()
+        proc.send_signal(signal.SIGHUP)  # ExecReload
+    finally:
+        proc.send_signal(signal.SIGTERM)  # KillMode=mixed: the supervisor alone
         assert proc.wait(30) == 0
         assert proc.stderr is not None
         proc.stderr.close()

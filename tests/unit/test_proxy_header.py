@@ -15,8 +15,8 @@ from reactor.proxy_encode import encode, encode_v1, encode_v2
 from reactor.proxy_header import (
     SIGNATURE_V2,
     V1_MAX_LENGTH,
-    Command,
     Family,
+    ProxyCommand,
     ProxyHeader,
     ProxyHeaderError,
     ProxyHeaderParser,
@@ -55,7 +55,7 @@ def test_crc32c_check_values() -> None:
 def test_v1_tcp4_with_trailing_bytes() -> None:
     header, rest = parse(b"PROXY TCP4 192.0.2.1 198.51.100.7 56324 443\r\nGET / HTTP/1.1\r\n")
     assert header is not None
-    assert (header.version, header.command, header.family) == (1, Command.PROXY, Family.INET)
+    assert (header.version, header.command, header.family) == (1, ProxyCommand.PROXY, Family.INET)
     assert header.source == ("192.0.2.1", 56324)
     assert header.destination == ("198.51.100.7", 443)
     assert header.relayed
@@ -173,7 +173,7 @@ def test_v2_local_ignores_addresses_but_skips_them() -> None:
     body = bytes(12) + tlv(TLVType.NOOP, b"pad")
     header, rest = parse(v2(0x20, 0x11, body) + b"after")
     assert header is not None
-    assert header.command is Command.LOCAL and not header.relayed
+    assert header.command is ProxyCommand.LOCAL and not header.relayed
     assert rest == b"after"
     header, rest = parse(v2(0x20, 0x00, b"") + b"x")
     assert header is not None and header.family is Family.UNSPEC and rest == b"x"
@@ -181,7 +181,7 @@ def test_v2_local_ignores_addresses_but_skips_them() -> None:
 
 def test_v2_unspec_and_datagram_keep_the_connection_address() -> None:
     assert parse(v2(0x21, 0x00, b""))[0] == ProxyHeader(
-        2, Command.PROXY, Family.UNSPEC, None, None, 16
+        2, ProxyCommand.PROXY, Family.UNSPEC, None, None, 16
     )
     header, _ = parse(v2(0x21, 0x12, bytes(12)))  # UDP over IPv4
     assert header is not None and not header.relayed
@@ -266,8 +266,8 @@ def test_encoders() -> None:
     assert encode_v1(("unix:/a", 0), ("unix:/b", 0)) == b"PROXY UNKNOWN\r\n"
     mixed, _ = parse(encode_v2(("1.2.3.4", 5), ("::1", 10)))
     assert mixed is not None and mixed.source == ("::ffff:102:304", 5)
-    local, _ = parse(encode_v2(("1.2.3.4", 5), ("6.7.8.9", 10), command=Command.LOCAL))
-    assert local is not None and local.command is Command.LOCAL and not local.relayed
+    local, _ = parse(encode_v2(("1.2.3.4", 5), ("6.7.8.9", 10), command=ProxyCommand.LOCAL))
+    assert local is not None and local.command is ProxyCommand.LOCAL and not local.relayed
     unspec, _ = parse(encode_v2(("unix:/a", 0), ("1.2.3.4", 1)))
     assert unspec is not None and unspec.family is Family.UNSPEC and not unspec.relayed
     with pytest.raises(ValueError, match="1 or 2"):
