@@ -46,7 +46,13 @@ from reactor.netcat import NetcatHandler
 from reactor.protocol import PeerKey, Plugin
 from reactor.transport import normalise_address
 from reactor.worker_report import Reporter, inherited_sockets
-from reactor.workers import Balance, Supervisor, SupervisorLoop, reserve_port
+from reactor.workers import (
+    Balance,
+    Supervisor,
+    SupervisorLoop,
+    reserve_port,
+    unblock_signals,
+)
 
 if TYPE_CHECKING:
     from reactor.connector import Connector
@@ -228,6 +234,7 @@ def _serve_on(
     if worker is not None:  # the supervisor serves the status page and announces
         channel, slot, balance = worker
         _stop_on_signals(reactor, listeners, args.drain_timeout, (signal.SIGTERM,))
+        unblock_signals()  # blocked since the fork: a SIGTERM meanwhile drains now
         if balance is not None:
             Balancer(reactor, listener, *balance)
         Reporter(

@@ -61,6 +61,7 @@ __all__ = [
     "SupervisorLoop",
     "WorkerState",
     "reserve_port",
+    "unblock_signals",
 ]
 
 log = logging.getLogger(__name__)
@@ -158,13 +159,14 @@ class Supervisor:
         self._pending: dict[int, TimerHandle] = {}  # slot -> scheduled restart
         self._kill_timer: TimerHandle | None = None
         self._on_ready = on_ready
+        # at once: SIGTTIN's default action stops the process, SIGHUP's ends it
+        for signum in (*_HANDLED, signal.SIGCHLD):
+            loop.add_signal_handler(signum, self._on_signal, signum)
 
     # -- running ---------------------------------------------------------------------
 
     def run(self) -> int:
         """Start the workers, supervise until they are all gone; the exit status."""
-        for signum in (*_HANDLED, signal.SIGCHLD):
-            self.loop.add_signal_handler(signum, self._on_signal, signum)
         for slot in range(self.count):
             self._start(slot)
         self.loop.run()
@@ -177,8 +179,23 @@ class Supervisor:
         parent, child = socket.socketpair()
         sys.stdout.flush()
         sys.stderr.flush()
-        pid = os.fork()
-        if pid == 0:  # the worker: never returns into the supervisor's loop
+        # Blocked across the fork: a signal meant for the new worker must not
+        # run the supervisor's handlers in it (they would wake the supervisor's
+        # loop, and be lost for the worker).  The worker unblocks them once its
+        # own handlers are in place (unblock_signals), and gets what is pending.
+        signal.pthread_sigmask(signal.SIG_BLOCK, _HANDLED)
+        try:
+            pid = os.fork()
+        except OSError as exc:  # EAGAIN, ENOMEM: try again later
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, _HANDLED)
+            parent.close()
+            child.close()
+            log.error("cannot start worker %d: %s; trying again in 1 s", slot, exc)
+            self._pending[slot] = self.loop.call_later(1.0, self._start, slot)
+            return
+        if pid:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, _HANDLED)
+        else:  # the worker: never returns into the supervisor's loop
             status = 70
             try:
                 parent.close()
@@ -385,6 +402,12 @@ class Supervisor:
                 self._kill_timer = None
             log.info("every worker has stopped")
             self.loop.stop()
+
+
+def unblock_signals() -> None:
+    """In a worker, once its signal handlers are installed: take the signals
+    that the supervisor kept blocked across the fork (and any pending one)."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _HANDLED)
 
 
 def reserve_port(host: str | None, port: int) -> socket.socket:
