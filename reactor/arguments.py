@@ -24,9 +24,11 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from reactor.framing import DEFAULT_MAX_SIZE, parse_packet
 from reactor.listener import Overload
 from reactor.protocol import format_peer
+from reactor.proxied import parse_networks
 
 if TYPE_CHECKING:
     from reactor.protocol import Plugin
+    from reactor.proxied import Network
 
 __all__ = [
     "DEFAULT_PORT",
@@ -112,6 +114,13 @@ def _status_address(text: str) -> tuple[str, int]:
     """``[HOST:]PORT``, with an IPv6 host in brackets: ``[::1]:8080``."""
     host, _, port = text.rpartition(":")
     return _host(host) or "127.0.0.1", _port_type(0)(port)
+
+
+def _networks(text: str) -> tuple[Network, ...]:
+    try:
+        return parse_networks(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _packet(text: str) -> object:
@@ -220,7 +229,36 @@ def _add_serve_options(parser: argparse.ArgumentParser, finding: bool) -> None:
         metavar="SECONDS",
         help="abort a peer that does not drain for N s (0: off, the default)",
     )
-    parser.add_argument("--reuse-port", action="store_true", help="SO_REUSEPORT")
+    parser.add_argument(
+        "--reuse-port",
+        action="store_true",
+        help="SO_REUSEPORT (with --workers: one socket per worker, spread by the kernel)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=_at_least(1),
+        metavar="N",
+        help="a supervisor and N worker processes sharing the listening socket "
+        "(SIGHUP reloads, SIGTTIN/SIGTTOU add/remove one)",
+    )
+    parser.add_argument(
+        "--proxy-protocol",
+        action="store_true",
+        help="require a PROXY protocol header (v1 or v2) from a trusted load balancer",
+    )
+    parser.add_argument(
+        "--proxy-trusted",
+        type=_networks,
+        metavar="NETWORKS",
+        help="with --proxy-protocol: the load balancers' networks, e.g. 10.0.0.0/8,127.0.0.1/32",
+    )
+    parser.add_argument(
+        "--proxy-timeout",
+        type=_positive_seconds,
+        default=5.0,
+        metavar="SECONDS",
+        help="with --proxy-protocol: the header's deadline (default 5)",
+    )
     parser.add_argument("--dual-stack", action="store_true", help="IPv6 socket taking IPv4 too")
     parser.add_argument(
         "--drain-timeout",

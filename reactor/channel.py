@@ -116,7 +116,9 @@ class Channel:
         "id",
         "idle_due",
         "last_activity",
+        "linked",
         "peer",
+        "proxy_peer",
     )
 
     def __init__(
@@ -144,6 +146,10 @@ class Channel:
         # A listener bound to one address passes it (one shared tuple); other
         # connections ask the socket when first asked, or at the latest on close.
         self._local = local
+        self.proxy_peer: PeerKey | None = None
+        """The proxy's own key when a PROXY header named the client (``peer``)."""
+        self.linked: int | None = None
+        """The id of the connection this one is paired with (a proxy's other leg)."""
         self.created = self.last_activity = loop.now
         self.bytes_in = 0
         self.bytes_out = 0

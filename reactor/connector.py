@@ -86,6 +86,7 @@ class ConnectOptions(TypedDict, total=False):
     ssl: SSLContext | None
     server_hostname: str | None
     ssl_handshake_timeout: float | None
+    proxy_header: bytes | None
 
 
 class ConnectState(enum.Enum):
@@ -111,7 +112,9 @@ class Connector:
     ``host`` by default) as SNI and checks the certificate against it when
     the context checks host names, as :func:`reactor.tls.client_context`'s
     do; the attempt is done once the handshake is, within ``timeout`` and
-    ``ssl_handshake_timeout``.
+    ``ssl_handshake_timeout``.  ``proxy_header`` is sent first, before the handler's
+    ``connection_made`` (a PROXY protocol header from
+    :func:`reactor.proxy_encode.encode`).
     """
 
     def __init__(
@@ -132,6 +135,7 @@ class Connector:
         ssl: SSLContext | None = None,
         server_hostname: str | None = None,
         ssl_handshake_timeout: float | None = 10.0,
+        proxy_header: bytes | None = None,
     ) -> None:
         unix = host.startswith(("/", "./", "unix:"))
         if ssl is not None:  # done once the TLS handshake is, within ``timeout`` too
@@ -154,6 +158,8 @@ class Connector:
         """The options of the connection (checked once, here)."""
         self.reactor = reactor
         self.factory = factory
+        self.proxy_header = proxy_header
+        """Bytes sent before anything else (a PROXY header, :mod:`reactor.proxy_encode`)."""
         self.host = host
         self.port = port
         self.state = ConnectState.RESOLVING
@@ -278,6 +284,15 @@ class Connector:
             # to, and what it sent before the reset is still there to be read.
             peer = self._address
         key = normalise_address(sock.family, peer, 0)
+        if self.proxy_header:
+            try:  # a fresh connection's empty send buffer takes a header whole
+                sent = sock.send(self.proxy_header)
+            except OSError as exc:
+                self._end(ConnectState.FAILED, exc)
+                return
+            if sent != len(self.proxy_header):
+                self._end(ConnectState.FAILED, OSError("the PROXY header did not fit"))
+                return
         try:
             handler = self.factory(key)
         except Exception as exc:  # the caller's bug: logged loudly, reported, no leak

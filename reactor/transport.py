@@ -55,7 +55,7 @@ from reactor.writer import Writer, WriteTimeout
 if TYPE_CHECKING:
     import ssl
 
-    from reactor.protocol import ActiveMode, Decoder, Handler, PeerKey
+    from reactor.protocol import ActiveMode, Decoder, Handler, PeerKey, Transport
     from reactor.seam import ConnectionHost
     from reactor.tls import TLSTransport
 
@@ -69,6 +69,7 @@ __all__ = [
     "ConnectionOwner",
     "State",
     "WriteTimeout",
+    "link",
     "normalise_address",
 ]
 
@@ -398,3 +399,12 @@ class Connection(Writer):
         """TCP keepalive: probe a silent peer after ``idle`` s, every ``interval`` s,
         giving up after ``count`` unanswered probes (Linux option names)."""
         sockopts.set_keepalive(self._sock, enabled, idle, interval, count)
+
+
+def link(first: Transport, second: Transport) -> None:
+    """Pair two connections of one reactor (a proxy's legs): each names the
+    other's id as :attr:`Connection.linked`, which the status page shows."""
+    for one, other in ((first, second), (second, first)):
+        conn = one.loop.connections.get(one.id)
+        if isinstance(conn, Connection):
+            conn.linked = other.id
