@@ -1,21 +1,28 @@
 """The benchmark's C load generator: it builds, it counts, it catches corruption.
 
 Needs gcc (tests/externals.py).  Each run is about one second against a tiny
-echo server in a thread; nothing here asserts on timing.
+echo server in a thread; nothing here asserts on timing.  The TLS mode
+(OpenSSL's headers, libssl-dev) runs half a second against the benchmark's
+own asyncio TLS echo peer, in a thread, with the benchmark's throwaway
+certificate.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import selectors
 import socket
 import subprocess
 import threading
 from pathlib import Path
+from typing import cast
 
 import pytest
 
-from tests.externals import needs, program
+from bench.peers import tls_pair
+from bench.servers.asyncio_server import EchoProtocol, tls_context
+from tests.externals import needs, program, unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE = ROOT / "bench" / "loadgen.c"
@@ -129,3 +136,130 @@ def test_connect_mode_counts_cycles(loadgen: Path) -> None:
     assert code == 0
     assert result["verify_failures"] == 0
     assert isinstance(result["messages"], int) and result["messages"] > 0
+
+
+# -- TLS --------------------------------------------------------------------------
+
+
+class RecordingEcho(EchoProtocol):
+    """The benchmark's echo protocol, noting whether each TLS session was resumed."""
+
+    resumed: list[bool]
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        ssl_object = transport.get_extra_info("ssl_object")
+        self.resumed.append(bool(ssl_object.session_reused))
+
+
+class TlsEchoThread(threading.Thread):
+    """asyncio's SSL transport echoing, in a thread, on a port it knows once ``ready``."""
+
+    def __init__(self, cert: Path, key: Path) -> None:
+        super().__init__(daemon=True)
+        self.ctx = tls_context(str(cert), str(key))
+        self.loop = asyncio.new_event_loop()
+        self.ready = threading.Event()
+        self.port = 0
+        self.resumed: list[bool] = []
+
+    def run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+
+        def protocol() -> RecordingEcho:
+            echo = RecordingEcho()
+            echo.resumed = self.resumed
+            return echo
+
+        server = self.loop.run_until_complete(
+            self.loop.create_server(protocol, "127.0.0.1", 0, ssl=self.ctx)
+        )
+        self.port = server.sockets[0].getsockname()[1]
+        self.ready.set()
+        try:
+            self.loop.run_forever()
+        finally:
+            server.close()
+            self.loop.run_until_complete(server.wait_closed())
+            self.loop.close()
+
+    def __enter__(self) -> TlsEchoThread:
+        self.start()
+        assert self.ready.wait(20), "the TLS echo server did not start"
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.join(10)
+
+
+@pytest.fixture(scope="module")
+def tls_loadgen(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("bench") / "loadgen-tls"
+    argv = [program("gcc", "gcc libssl-dev"), "-O2", "-DLOADGEN_TLS", "-o", str(out)]
+    argv += [str(SOURCE), "-lssl", "-lcrypto"]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
+    if done.returncode != 0 and "openssl/" in done.stderr:
+        unavailable("OpenSSL's headers (openssl/ssl.h)", "libssl-dev")
+    assert done.returncode == 0, done.stderr
+    return out
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    program("openssl", "openssl")
+    return tls_pair(tmp_path_factory.mktemp("cert"))
+
+
+def run_tls(loadgen: Path, port: int, *args: str) -> tuple[int, dict[str, object]]:
+    argv = [str(loadgen), "--port", str(port), "-t", "0.5", "-w", "0", *args]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
+    assert done.stdout, done.stderr
+    return done.returncode, json.loads(done.stdout)
+
+
+@needs("gcc", "gcc libssl-dev")
+def test_tls_pingpong_verifies_every_plaintext_byte(
+    tls_loadgen: Path, certificate: tuple[Path, Path]
+) -> None:
+    with TlsEchoThread(*certificate) as server:
+        code, result = run_tls(
+            tls_loadgen, server.port, "--tls", "-c", "3", "-s", "1000", "-d", "2"
+        )
+    assert code == 0
+    assert result["tls"] == 1
+    assert str(result["negotiated"]).startswith("TLSv1.3 ")
+    assert result["verify_failures"] == 0
+    assert result["errors"] == 0
+    messages = cast("int", result["messages"])
+    assert messages > 0
+    assert result["bytes"] == messages * 1000
+
+
+@needs("gcc", "gcc libssl-dev")
+def test_handshake_mode_counts_full_handshakes(
+    tls_loadgen: Path, certificate: tuple[Path, Path]
+) -> None:
+    with TlsEchoThread(*certificate) as server:
+        code, result = run_tls(tls_loadgen, server.port, "--mode", "handshake", "-c", "2")
+    assert code == 0
+    assert result["mode"] == "handshake"
+    assert result["verify_failures"] == 0
+    handshakes = cast("int", result["messages"])
+    assert handshakes > 0
+    # every connection the server saw was a full handshake: nothing resumed
+    assert len(server.resumed) >= handshakes
+    assert not any(server.resumed)
+
+
+@needs("gcc", "gcc libssl-dev")
+def test_tls_against_a_plain_server_is_an_error(tls_loadgen: Path) -> None:
+    server = EchoThread()  # echoes the ClientHello back: not a ServerHello
+    server.start()
+    try:
+        argv = [str(tls_loadgen), "--port", str(server.port), "--tls", "-c", "1", "-t", "0.5"]
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
+    finally:
+        server.stop()
+    assert done.returncode == 1
+    assert "TLS handshake failed: TLS: " in done.stderr
