@@ -394,6 +394,8 @@ static void on_readable(struct conn *c, int running) {
         }
         uint64_t before = c->received / opt.size;
         c->received += (uint64_t)r;
+        /* all sent bytes are back: an echo server has nothing more to send */
+        int drained = c->received == c->sent;
         uint64_t after = c->received / opt.size;
         if (measuring) bytes += (uint64_t)r;
         for (uint64_t m = before; m < after; m++) {
@@ -408,7 +410,9 @@ static void on_readable(struct conn *c, int running) {
             return;
         }
         if (after > before && opt.mode == MODE_PINGPONG && !flush(c)) return;
-        if (!opt.tls && (size_t)r < sizeof rbuf) return;
+        /* a short plain read emptied the socket; a TLS read is one record, so
+         * TLS reads on until the stream is drained or the socket is empty */
+        if (opt.tls ? drained : (size_t)r < sizeof rbuf) return;
     }
 }
 

@@ -144,12 +144,17 @@ def test_connect_mode_counts_cycles(loadgen: Path) -> None:
 class RecordingEcho(EchoProtocol):
     """The benchmark's echo protocol, noting whether each TLS session was resumed."""
 
-    resumed: list[bool]
+    def __init__(self, owner: TlsEchoThread) -> None:
+        self.owner = owner
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
         ssl_object = transport.get_extra_info("ssl_object")
-        self.resumed.append(bool(ssl_object.session_reused))
+        self.owner.resumed.append(bool(ssl_object.session_reused))
+        self.owner.live.add(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.owner.live.discard(self)
 
 
 class TlsEchoThread(threading.Thread):
@@ -162,17 +167,12 @@ class TlsEchoThread(threading.Thread):
         self.ready = threading.Event()
         self.port = 0
         self.resumed: list[bool] = []
+        self.live: set[RecordingEcho] = set()
 
     def run(self) -> None:
         asyncio.set_event_loop(self.loop)
-
-        def protocol() -> RecordingEcho:
-            echo = RecordingEcho()
-            echo.resumed = self.resumed
-            return echo
-
         server = self.loop.run_until_complete(
-            self.loop.create_server(protocol, "127.0.0.1", 0, ssl=self.ctx)
+            self.loop.create_server(lambda: RecordingEcho(self), "127.0.0.1", 0, ssl=self.ctx)
         )
         self.port = server.sockets[0].getsockname()[1]
         self.ready.set()
@@ -180,8 +180,20 @@ class TlsEchoThread(threading.Thread):
             self.loop.run_forever()
         finally:
             server.close()
+            self.loop.run_until_complete(self._close_all())
             self.loop.run_until_complete(server.wait_closed())
             self.loop.close()
+
+    async def _close_all(self) -> None:
+        # Connections still shutting TLS down are aborted and reaped, so no
+        # transport is left to the garbage collector (a ResourceWarning).
+        for echo in list(self.live):
+            echo.transport.abort()
+        for _ in range(1000):
+            if not self.live:
+                return
+            await asyncio.sleep(0)
+        raise AssertionError(f"{len(self.live)} TLS connections did not close")
 
     def __enter__(self) -> TlsEchoThread:
         self.start()
