@@ -346,7 +346,7 @@ def rst(doc: dict[str, object], image: str | None) -> str:
     lines += [
         "From the repository root::",
         "",
-        "    bash bench/setup.sh      # wrk, redis, nginx, gcc if missing (Debian)",
+        "    bash bench/setup.sh      # wrk, redis, nginx, gcc, OpenSSL if missing (Debian)",
         "    python -m bench --quick  # about 4 minutes",
         "    python -m bench          # the full run",
         "",
@@ -421,6 +421,11 @@ def rst(doc: dict[str, object], image: str | None) -> str:
         ],
     )
     lines.append("")
+    tls = tls_lines(doc)
+    if tls:
+        lines += _heading("TLS ratios", "~")
+        lines += [f"- {_rst_cell(line)}" for line in tls]
+        lines.append("")
     for scenario in SCENARIOS:
         header, rows = table_rows(doc, scenario)
         if not rows:
