@@ -32,7 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -564,12 +564,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"bench: wrote {path.relative_to(ROOT)}", file=sys.stderr)
         return 0
     base = QUICK if args.quick else FULL
-    overrides: dict[str, object] = {}
-    if args.reps:
-        overrides["reps"] = args.reps
-    if args.duration:
-        overrides["duration"] = args.duration
-    config = Config(**{**asdict(base), **overrides})  # type: ignore[arg-type]
+    config = replace(base, reps=args.reps or base.reps, duration=args.duration or base.duration)
     command = "python -m bench" + ("".join(f" {shlex.quote(a)}" for a in (argv or sys.argv[1:])))
     started = time.time()
     harness = Harness(config, args)

@@ -20,6 +20,7 @@ from typing import cast
 
 import pytest
 
+from bench import report, runner
 from bench.peers import tls_pair
 from bench.servers.asyncio_server import EchoProtocol, tls_context
 from tests.externals import needs, program, unavailable
@@ -275,3 +276,41 @@ def test_tls_against_a_plain_server_is_an_error(tls_loadgen: Path) -> None:
         server.stop()
     assert done.returncode == 1
     assert "TLS handshake failed: TLS: " in done.stderr
+
+
+# -- the report ----------------------------------------------------------------
+
+
+def test_list_shows_the_tls_scenarios_and_targets(capsys: pytest.CaptureFixture[str]) -> None:
+    assert runner.main(["--list"]) == 0
+    out = capsys.readouterr().out
+    for key in ("tls-echo-1KiB-100c", "https-wrk-100c", "tls-handshake"):
+        assert f"scenario {key} " in out
+    assert "target   tls-handshake: server CPU/handshake vs asyncio-protocol <= 1.10x" in out
+
+
+def test_the_tls_targets_are_the_issue_ratios() -> None:
+    doc: dict[str, object] = {
+        "results": {
+            "tls-echo-1KiB-100c": {
+                "selreactor": {"cpu_us_per_unit": 18.0},
+                "uvloop": {"cpu_us_per_unit": 20.0},
+            },
+            "https-wrk-100c": {
+                "selreactor": {"throughput": 9000.0},
+                "uvloop": {"throughput": 10000.0},
+            },
+            "tls-handshake": {
+                "selreactor": {"cpu_us_per_unit": 760.0},
+                "asyncio-protocol": {"cpu_us_per_unit": 700.0},
+            },
+        }
+    }
+    got = {str(t["target"]): (t["value"], t["status"]) for t in report.targets(doc)}
+    assert got["tls-echo-1KiB-100c: server CPU/msg vs uvloop"] == (pytest.approx(0.9), "met")
+    assert got["https-wrk-100c: req/s vs uvloop"] == (pytest.approx(0.9), "missed")
+    handshake = got["tls-handshake: server CPU/handshake vs asyncio-protocol"]
+    assert handshake == (pytest.approx(760 / 700), "met")
+    assert report.tls_lines(doc)[1] == (
+        "https-wrk-100c: req/s selreactor 9,000, uvloop 10,000 (0.90x); nginx -"
+    )
