@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import json
 import os
+import pstats
 import shlex
 import shutil
 import signal
@@ -57,6 +59,8 @@ PY = peers.PY
 RESULTS = ROOT / "bench" / "results"
 IDLE_TIMEOUT = 300.0
 MAX_STEAL = 0.25  # of a CPU taken by the hypervisor during a measurement
+LOG_LINES = 20  # more than this in a server's log is reported as a problem
+PROFILE_TOP = 40  # functions kept from a --profile run
 
 
 @dataclass(frozen=True)
@@ -137,6 +141,7 @@ class Harness:
         self.nofile = system.raise_nofile(config.idle_conns * 2 + 1000)
         self.loadgen: Path | None = None
         self.loadgen_tls = False
+        self.noisy: set[tuple[str, str]] = set()
         self.retries_left = config.retry_budget
 
     # -- building --------------------------------------------------------------
@@ -179,6 +184,7 @@ class Harness:
         tmp = Path(tempfile.mkdtemp(prefix=f"bench-{server.name}-"))
         helpers: list[subprocess.Popen[bytes]] = []
         proc: subprocess.Popen[bytes] | None = None
+        profile = tmp / "server.prof"
         try:
             port = _free_port()
             try:
@@ -198,13 +204,46 @@ class Harness:
                 helpers.append(self._start(argv, helper_log, env))
                 _wait_ready(helpers[-1], helper_port, helper_log)
             log_path = tmp / "server.log"
-            proc = self._start(launch.argv, log_path, env)
+            argv = launch.argv
+            if self.args.profile and server.name == peers.SUBJECT and argv[1:2] == ["-m"]:
+                argv = [argv[0], "-m", "cProfile", "-o", str(profile), *argv[1:]]
+            proc = self._start(argv, log_path, env)
             _wait_ready(proc, port, log_path)
             yield Live(proc, port, tuple(helpers))
         finally:
             for started in ([proc] if proc is not None else []) + helpers:
                 _stop(started)
+            self._log_check(server, proto, tmp / "server.log")
+            if profile.exists():
+                self._keep_profile(profile, proto if idle is None else f"{proto}-idle")
             shutil.rmtree(tmp, ignore_errors=True)
+
+    def _log_check(self, server: peers.Server, proto: str, log_path: Path) -> None:
+        """A server that logged much did work the others did not: say so once."""
+        try:
+            lines = log_path.read_text(errors="replace").splitlines()
+        except OSError:
+            return
+        if len(lines) > LOG_LINES and (server.name, proto) not in self.noisy:
+            self.noisy.add((server.name, proto))
+            self.failures.append(
+                f"{server.name} ({proto}) logged {len(lines)} lines while measured, which "
+                f"costs it CPU; the first after start-up: {lines[1][:200]}"
+            )
+
+    def _keep_profile(self, profile: Path, label: str) -> None:
+        """The subject's cProfile, top functions by own time, into the results dir."""
+        out = self.args.results / f"profile-{label}.txt"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        text = io.StringIO()
+        try:
+            stats = pstats.Stats(str(profile), stream=text)
+        except (OSError, EOFError, TypeError, ValueError) as exc:
+            self.failures.append(f"profile of selreactor ({label}) unreadable: {exc}")
+            return
+        stats.sort_stats("tottime").print_stats(PROFILE_TOP)
+        out.write_text(text.getvalue())
+        print(f"bench: wrote {out}", file=sys.stderr)
 
     def _start(
         self, argv: list[str], log_path: Path, env: dict[str, str]
@@ -531,6 +570,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--servers", help="comma-separated server names (default: all)")
     parser.add_argument("--scenarios", help="comma-separated scenario keys (default: all)")
     parser.add_argument("--no-micro", action="store_true", help="skip the timer micro-benchmark")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="run selreactor under cProfile (its figures then include the profiler's cost) and "
+        "write the top functions to RESULTS/profile-PROTO.txt",
+    )
     parser.add_argument(
         "--no-docs", action="store_true", help="do not rewrite docs/benchmarks.rst"
     )
