@@ -283,6 +283,11 @@ def _c_echo(proto: str, port: int, cpu: int, tmp: Path, idle: float | None) -> L
     return Launch([str(BUILD / "c_echo"), str(port)])
 
 
+def _c_tls_echo(proto: str, port: int, cpu: int, tmp: Path, idle: float | None) -> Launch:
+    cert, key = tls_pair(tmp)
+    return Launch([str(BUILD / "c_tls_echo"), str(port), str(cert), str(key)])
+
+
 NGINX_CONF = """\
 daemon off;
 master_process off;
@@ -465,6 +470,14 @@ SERVERS: list[Server] = [
         "C epoll echo (bench/c_echo.c)",
         _c_echo,
         _needs_program(str(BUILD / "c_echo")),
+    ),
+    Server(
+        "c-tls-epoll",
+        Role.CEILING,
+        ("tls-echo",),
+        "C epoll + OpenSSL TLS echo (bench/servers/c_tls_echo.c)",
+        _c_tls_echo,
+        _both(_openssl_check, _needs_program(str(BUILD / "c_tls_echo"))),
     ),
     Server(
         "nginx",

@@ -172,6 +172,14 @@ class Harness:
             done = subprocess.run(cmd, capture_output=True, text=True, check=False)
             if done.returncode != 0:
                 self.failures.append(f"building {name} failed: {done.stderr.strip()[-300:]}")
+        if self.loadgen_tls:
+            src = ROOT / "bench" / "servers" / "c_tls_echo.c"
+            out = peers.BUILD / "c_tls_echo"
+            out.unlink(missing_ok=True)
+            cmd = [gcc, "-O2", "-Wall", "-o", str(out), str(src), "-lssl", "-lcrypto"]
+            done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+            if done.returncode != 0:
+                self.failures.append(f"building c_tls_echo failed: {done.stderr.strip()[-300:]}")
         if (peers.BUILD / "loadgen").exists():
             self.loadgen = peers.BUILD / "loadgen"
 
