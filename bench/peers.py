@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bench.scenarios import TLS_PROTOS
+from bench.servers.certs import tls_pair
+from bench.servers.nginx_conf import nginx_conf
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -68,26 +70,6 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
-
-
-class CertError(RuntimeError):
-    """openssl could not make the throwaway certificate."""
-
-
-def tls_pair(tmp: Path) -> tuple[Path, Path]:
-    """A fresh self-signed ECDSA P-256 certificate and key for localhost, in ``tmp``."""
-    cert, key = tmp / "cert.pem", tmp / "key.pem"
-    argv = ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]
-    argv += ["-nodes", "-days", "2", "-subj", "/CN=localhost"]
-    argv += ["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"]
-    argv += ["-keyout", str(key), "-out", str(cert)]
-    try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise CertError(f"openssl req failed: {exc}") from exc
-    if done.returncode != 0:
-        raise CertError(f"openssl req failed: {done.stderr.strip()[-300:]}")
-    return cert, key
 
 
 def _tls_args(proto: str, tmp: Path) -> list[str]:
@@ -288,83 +270,15 @@ def _c_tls_echo(proto: str, port: int, cpu: int, tmp: Path, idle: float | None) 
     return Launch([str(BUILD / "c_tls_echo"), str(port), str(cert), str(key)])
 
 
-NGINX_CONF = """\
-daemon off;
-master_process off;
-worker_processes 1;
-pid {tmp}/nginx.pid;
-error_log {tmp}/error.log warn;
-events {{
-    worker_connections 20000;
-    use epoll;
-}}
-http {{
-    access_log off;
-    client_body_temp_path {tmp}/body;
-    proxy_temp_path {tmp}/proxy;
-    fastcgi_temp_path {tmp}/fastcgi;
-    uwsgi_temp_path {tmp}/uwsgi;
-    scgi_temp_path {tmp}/scgi;
-    keepalive_requests 10000000;
-    keepalive_timeout 300s;
-    server {{
-        listen 127.0.0.1:{port} backlog=4096{ssl};
-{ssl_files}
-        location / {{
-            default_type text/plain;
-            return 200 "Hello, World!";
-        }}
-    }}
-}}
-"""
-
-
-# TLS echo: nginx's stream module ends TLS and proxies the plaintext to the C
-# echo server; both processes' CPU counts (nginx has no echo of its own).
-NGINX_STREAM_CONF = """\
-load_module {module};
-daemon off;
-master_process off;
-worker_processes 1;
-pid {tmp}/nginx.pid;
-error_log {tmp}/error.log warn;
-events {{
-    worker_connections 20000;
-    use epoll;
-}}
-stream {{
-    server {{
-        listen 127.0.0.1:{port} ssl backlog=4096;
-{ssl_files}
-        proxy_pass 127.0.0.1:{backend};
-        proxy_buffer_size 64k;
-        tcp_nodelay on;
-    }}
-}}
-"""
-
-NGINX_SSL_FILES = """\
-        ssl_certificate {cert};
-        ssl_certificate_key {key};
-        ssl_protocols TLSv1.2 TLSv1.3;"""
-
-
 def _nginx(proto: str, port: int, cpu: int, tmp: Path, idle: float | None) -> Launch:
     argv = ["nginx", "-p", str(tmp), "-c", str(tmp / "nginx.conf"), "-e", str(tmp / "error.log")]
-    ssl_files = ""
-    if proto in TLS_PROTOS:
-        cert, key = tls_pair(tmp)
-        ssl_files = NGINX_SSL_FILES.format(cert=cert, key=key)
+    files = tls_pair(tmp) if proto in TLS_PROTOS else None
     if proto == "tls-echo":
         backend = free_port()
-        conf = NGINX_STREAM_CONF.format(
-            module=NGINX_STREAM_MODULE, tmp=tmp, port=port, backend=backend, ssl_files=ssl_files
-        )
+        conf = nginx_conf(tmp, port, files, NGINX_STREAM_MODULE, backend)
         helper = ([str(BUILD / "c_echo"), str(backend)], backend)
         return Launch(argv, ("nginx.conf", conf), (helper,))
-    ssl = " ssl" if proto == "https" else ""
-    conf = NGINX_CONF.format(tmp=tmp, port=port, ssl=ssl, ssl_files=ssl_files)
-    return Launch(argv, ("nginx.conf", conf))
+    return Launch(argv, ("nginx.conf", nginx_conf(tmp, port, files)))
 
 
 def _nginx_check(proto: str) -> str | None:

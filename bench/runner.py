@@ -50,6 +50,7 @@ from bench.scenarios import (
     run_redis_benchmark,
     run_wrk,
 )
+from bench.servers.certs import CertError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -197,7 +198,7 @@ class Harness:
             port = _free_port()
             try:
                 launch = server.launch(proto, port, self.server_cpu, tmp, idle)
-            except peers.CertError as exc:
+            except CertError as exc:
                 raise ServerError(str(exc)) from exc
             if launch.config is not None:
                 (tmp / launch.config[0]).write_text(launch.config[1])

@@ -21,8 +21,8 @@ from typing import cast
 import pytest
 
 from bench import report, runner
-from bench.peers import tls_pair
 from bench.servers.asyncio_server import EchoProtocol, tls_context
+from bench.servers.certs import tls_pair
 from tests.externals import needs, program, unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
