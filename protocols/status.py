@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from protocols.http import App, HTTPConfig, HTTPHandler, Request, Response
 from reactor.protocol import format_peer
+from reactor.tls import negotiated
 
 if TYPE_CHECKING:
     from reactor.protocol import ConnectionInfo, EventLoop, Factory, PeerKey
@@ -55,6 +56,7 @@ def snapshot(
                 "bytes_out": conn.bytes_out,
                 "queued": conn.get_write_buffer_size(),
                 "flow": ", ".join(flow) or "flowing",
+                **negotiated(conn),  # TLS version, cipher, SNI name, ALPN protocol
             }
         )
     return dict(sorted(groups.items()))

@@ -235,6 +235,53 @@ def _add_serve_options(parser: argparse.ArgumentParser, finding: bool) -> None:
         type=_status_address,
         help="also serve a live status page of the connection table (the 'status' plugin)",
     )
+    _add_tls_serve_options(parser)
+
+
+def _alpn(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",")]
+    if not all(names) or any(len(name.encode()) > 255 for name in names):
+        raise argparse.ArgumentTypeError(f"not a comma-separated list of protocols: {text!r}")
+    return names
+
+
+def _add_tls_serve_options(parser: argparse.ArgumentParser) -> None:
+    """``reactor serve``'s TLS options (see :func:`reactor.tls.server_context`)."""
+    tls = parser.add_argument_group("TLS")
+    tls.add_argument(
+        "--tls-cert", metavar="FILE", help="serve TLS with this PEM certificate chain"
+    )
+    tls.add_argument("--tls-key", metavar="FILE", help="its private key (default: in --tls-cert)")
+    tls.add_argument(
+        "--tls-ca", metavar="FILE", help="CAs that client certificates are checked against"
+    )
+    tls.add_argument(
+        "--tls-client-auth",
+        choices=["none", "optional", "required"],
+        help="ask for client certificates (default: required with --tls-ca, else none)",
+    )
+    tls.add_argument(
+        "--tls-handshake-timeout",
+        type=_positive_seconds,
+        default=10.0,
+        metavar="SECONDS",
+        help="abort a peer that has not completed the handshake (default 10)",
+    )
+    tls.add_argument(
+        "--tls-alpn", type=_alpn, metavar="PROTOCOLS", help="ALPN protocols offered: h2,http/1.1"
+    )
+
+
+def _add_tls_connect_options(parser: argparse.ArgumentParser) -> None:
+    """``reactor connect``'s TLS options (see :func:`reactor.tls.client_context`)."""
+    parser.add_argument("--tls", action="store_true", help="speak TLS, verifying the server")
+    parser.add_argument("--tls-ca", metavar="FILE", help="trust these CAs instead of the system's")
+    parser.add_argument(
+        "--tls-server-name", metavar="NAME", help="the name sent (SNI) and checked (default: host)"
+    )
+    parser.add_argument(
+        "--insecure", action="store_true", help="with --tls: check no certificate (tests only)"
+    )
 
 
 def _add_plugin_options(parser: CommandParser, name: str, plugin: Plugin) -> None:
@@ -295,4 +342,5 @@ def build_parsers(
     connect.add_argument(
         "--max-size", type=_at_least(1), default=DEFAULT_MAX_SIZE, help="with --packet"
     )
+    _add_tls_connect_options(connect)
     return parser, serve

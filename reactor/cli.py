@@ -44,6 +44,8 @@ from reactor.netcat import NetcatHandler
 from reactor.protocol import PeerKey, Plugin
 
 if TYPE_CHECKING:
+    from ssl import SSLContext
+
     from reactor.connector import Connector
     from reactor.listener import Listener
 
@@ -186,6 +188,11 @@ def _serve_on(
     )
     where = format_address(args.host, args.port)
     try:
+        tls = _tls_context(parser, args)
+    except OSError as exc:  # ssl.SSLError is one: a missing file, a key that does not match
+        _error(f"cannot load the TLS certificate: {_describe(exc)}")
+        return 1
+    try:
         listener = reactor.listen(
             factory,
             args.host,
@@ -199,6 +206,8 @@ def _serve_on(
             write_timeout=args.write_timeout,
             reuse_port=args.reuse_port,
             dual_stack=args.dual_stack,
+            ssl=tls,
+            ssl_handshake_timeout=args.tls_handshake_timeout,
         )
     except OSError as exc:
         _error(f"cannot listen on {where}: {_describe(exc)}")
@@ -218,6 +227,27 @@ def _serve_on(
     reactor.run()
     log.info("stopped")
     return 0
+
+
+def _tls_context(parser: argparse.ArgumentParser, args: argparse.Namespace) -> SSLContext | None:
+    """The listener's context from ``--tls-*`` (``None``: plain TCP); a bad file raises OSError."""
+    if args.tls_cert is None:
+        for option in ("tls_key", "tls_ca", "tls_client_auth", "tls_alpn"):
+            if getattr(args, option) is not None:
+                _fail(parser, f"--{option.replace('_', '-')} needs --tls-cert")
+        return None
+    client_auth = args.tls_client_auth or ("required" if args.tls_ca else "none")
+    if client_auth != "none" and args.tls_ca is None:
+        _fail(parser, f"--tls-client-auth {client_auth} needs --tls-ca")
+    from reactor.tls import server_context  # noqa: PLC0415  (ssl only when asked for)
+
+    return server_context(
+        args.tls_cert,
+        args.tls_key,
+        cafile=args.tls_ca,
+        client_auth=client_auth,
+        alpn=args.tls_alpn,
+    )
 
 
 def _serve_status(reactor: Reactor, where: PeerKey) -> Listener:
@@ -247,6 +277,17 @@ def _stop_on_signals(reactor: Reactor, listeners: list[Listener], drain_timeout:
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         reactor.add_signal_handler(signum, on_signal, signum)
+
+
+def _client_tls(args: argparse.Namespace) -> SSLContext | None:
+    """``reactor connect``'s context from ``--tls*`` (``None``: plain TCP)."""
+    if not args.tls:
+        if args.tls_ca or args.tls_server_name or args.insecure:
+            raise ValueError("--tls-ca, --tls-server-name and --insecure need --tls")
+        return None
+    from reactor.tls import client_context  # noqa: PLC0415  (ssl only when asked for)
+
+    return client_context(args.tls_ca, insecure=args.insecure)
 
 
 def _connect(args: argparse.Namespace) -> int:
@@ -279,7 +320,15 @@ def _connect_on(reactor: Reactor, args: argparse.Namespace) -> int:
 
     reactor.add_signal_handler(signal.SIGINT, on_sigint)  # before the peer can see us
     try:
-        connector = reactor.connect(factory, args.host, args.port, timeout=args.timeout)
+        context = _client_tls(args)
+        connector = reactor.connect(
+            factory,
+            args.host,
+            args.port,
+            timeout=args.timeout,
+            ssl=context,
+            server_hostname=args.tls_server_name,
+        )
     except (OSError, ValueError, OverflowError) as exc:
         _error(f"cannot connect to {where}: {_describe(exc)}")
         return 1

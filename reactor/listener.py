@@ -40,6 +40,7 @@ from reactor.transport import Connection, normalise_address
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from ssl import SSLContext
 
     from reactor.protocol import Factory, PeerKey, TimerHandle
     from reactor.seam import LiveConnection, ServingHost
@@ -82,6 +83,8 @@ class ListenerOptions(TypedDict, total=False):
     nodelay: bool
     keepalive: bool
     sock: socket.socket | None
+    ssl: SSLContext | None
+    ssl_handshake_timeout: float | None
 
 
 class Listener:
@@ -97,7 +100,9 @@ class Listener:
     ``max_per_peer``, ``accept_batch`` and ``read_size`` >= 1, the water
     marks as in :meth:`~reactor.transport.Connection.set_write_buffer_limits`.
     ``idle_timeout`` and ``write_timeout`` are seconds > 0; ``None`` or ``0``
-    means no timeout.
+    means no timeout.  ``ssl`` serves TLS with that context (see
+    :mod:`reactor.tls`), each peer given ``ssl_handshake_timeout`` seconds
+    to complete the handshake.
     """
 
     def __init__(
@@ -123,7 +128,13 @@ class Listener:
         nodelay: bool = True,
         keepalive: bool = False,
         sock: socket.socket | None = None,
+        ssl: SSLContext | None = None,
+        ssl_handshake_timeout: float | None = 10.0,
     ) -> None:
+        if ssl is not None:  # TLS under every handler; plain TCP never sees it
+            from reactor.tls import wrap_server_factory  # noqa: PLC0415  (ssl only when used)
+
+            factory = wrap_server_factory(factory, ssl, handshake_timeout=ssl_handshake_timeout)
         if max_connections is not None:
             check_count("max_connections", max_connections, 1)
         if max_per_peer is not None:

@@ -53,8 +53,11 @@ from reactor.seam import ConnectionOwner
 from reactor.writer import Writer, WriteTimeout
 
 if TYPE_CHECKING:
+    import ssl
+
     from reactor.protocol import ActiveMode, Decoder, Handler, PeerKey
     from reactor.seam import ConnectionHost
+    from reactor.tls import TLSTransport
 
 __all__ = [
     "DEFAULT_HIGH_WATER",
@@ -359,6 +362,25 @@ class Connection(Writer):
                 self.close()  # the default
         if self._state is State.OPEN and self.idle_due is None:
             self._loop.deadlines.arm(now + timeout, self)
+
+    def start_tls(
+        self,
+        context: ssl.SSLContext,
+        *,
+        server_side: bool,
+        server_hostname: str | None = None,
+        buffered: bytes = b"",
+    ) -> TLSTransport:
+        """Upgrade to TLS in place (STARTTLS); see :func:`reactor.tls.start_tls`."""
+        from reactor.tls import start_tls  # noqa: PLC0415  (ssl only when used)
+
+        return start_tls(
+            self,
+            context,
+            server_side=server_side,
+            server_hostname=server_hostname,
+            buffered=buffered,
+        )
 
     # -- socket options ----------------------------------------------------------------
 
