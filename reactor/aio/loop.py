@@ -40,6 +40,7 @@ from typing import IO, TYPE_CHECKING, TypedDict, cast
 
 from reactor.aio.selector import AioReactor, SharedSelector
 from reactor.aio.transport import AioTransport, Starter, TransportTable
+from reactor.aio.turn import ReactorTurn
 from reactor.listener import Listener
 from reactor.options import ConnectionOptions, check_count
 from reactor.transport import Connection
@@ -151,7 +152,7 @@ class _AcceptFactory:
         return cast("Handler", Starter(self.loop, self.table, protocol, server=self.server))
 
 
-class Loop(asyncio.SelectorEventLoop):
+class Loop(ReactorTurn):
     """An asyncio event loop driven by a selreactor reactor.
 
     ``reactor`` is the :class:`~reactor.loop.Reactor` it runs (a new one by
@@ -169,7 +170,11 @@ class Loop(asyncio.SelectorEventLoop):
         self._serve_options: weakref.WeakKeyDictionary[asyncio.Server, ServeOptions] = (
             weakref.WeakKeyDictionary()
         )
-        super().__init__(SharedSelector(self.reactor))
+        selector = SharedSelector(self.reactor)
+        super().__init__(selector)
+        selector.attach(self, self._ready)
+        if isinstance(self.reactor, AioReactor):  # one turn for both (reactor.aio.turn)
+            self._turn_reactor = self.reactor
         self.reactor.set_exception_handler(self._reactor_failed)
 
     def _reactor_failed(self, reactor: Reactor, context: dict[str, object]) -> None:
