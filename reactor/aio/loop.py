@@ -5,9 +5,10 @@ core).  :class:`Loop` is asyncio's own selector loop (pure Python and
 loop-agnostic above its selector and its transports), with two parts
 replaced:
 
-* the selector is :class:`~reactor.aio.selector.SharedSelector`, so each
-  iteration of asyncio's ``_run_once`` polls once, in a reactor turn, for
-  both the reactor's connections and asyncio's descriptors.  ``call_soon``,
+* each iteration is one turn of :mod:`reactor.aio.turn`: one poll of the
+  reactor's selector for both the reactor's connections (dispatched
+  directly) and asyncio's descriptors (kept by
+  :class:`~reactor.aio.selector.SharedSelector`).  ``call_soon``,
   ``call_later`` and the ready queue stay asyncio's, with its ``Handle``,
   ``context=`` and debug-mode semantics; futures and tasks are asyncio's
   (C-accelerated) ones;
