@@ -42,6 +42,9 @@ FLOOR = "bare-epoll"
 PLAIN_OF = {"tls-echo": "echo", "https": "http"}
 """The plain protocol each TLS protocol carries."""
 NGINX_STREAM_MODULE = Path("/usr/lib/nginx/modules/ngx_stream_module.so")
+AIO = "reactor-aio"
+AIO_STREAMS = "reactor-aio-streams"
+AIO_AIOHTTP = "aiohttp-reactor-aio"
 
 
 class Role(enum.Enum):
@@ -261,6 +264,32 @@ def _script(module: str) -> Callable[[str, int, int, Path, float | None], Launch
     return launch
 
 
+def _on_aio(api: str) -> Callable[[str, int, int, Path, float | None], Launch]:
+    """asyncio_server.py's code on reactor.aio (bench/servers/aio_server.py)."""
+
+    def launch(proto: str, port: int, cpu: int, tmp: Path, idle: float | None) -> Launch:
+        args = ["--port", str(port), "--proto", proto, "--api", api]
+        return Launch(_module("bench.servers.aio_server", args))
+
+    return launch
+
+
+def _aiohttp(loop: str) -> Callable[[str, int, int, Path, float | None], Launch]:
+    def launch(proto: str, port: int, cpu: int, tmp: Path, idle: float | None) -> Launch:
+        args = ["--port", str(port), "--loop", loop]
+        return Launch(_module("bench.servers.aiohttp_server", args))
+
+    return launch
+
+
+def _uvicorn(http: str, loop: str) -> Callable[[str, int, int, Path, float | None], Launch]:
+    def launch(proto: str, port: int, cpu: int, tmp: Path, idle: float | None) -> Launch:
+        args = ["--port", str(port), "--http", http, "--loop", loop]
+        return Launch(_module("bench.servers.uvicorn_server", args))
+
+    return launch
+
+
 def _c_echo(proto: str, port: int, cpu: int, tmp: Path, idle: float | None) -> Launch:
     return Launch([str(BUILD / "c_echo"), str(port)])
 
@@ -368,6 +397,72 @@ SERVERS: list[Server] = [
         "Tornado TCPServer/IOStream",
         _script("bench.servers.tornado_echo"),
         _needs_modules("tornado"),
+    ),
+    # reactor.aio: the asyncio servers above, unchanged, on selreactor's loop;
+    # and the asyncio HTTP stacks, on each loop (the HTTP peers users pick).
+    Server(
+        AIO,
+        Role.SUBJECT,
+        ("echo", "http", "resp"),
+        "reactor.aio, asyncio Protocol API (asyncio-protocol's code)",
+        _on_aio("protocol"),
+        _needs_modules("reactor.aio"),
+    ),
+    Server(
+        AIO_STREAMS,
+        Role.SUBJECT,
+        ("echo",),
+        "reactor.aio, asyncio streams (asyncio-streams' code)",
+        _on_aio("streams"),
+        _needs_modules("reactor.aio"),
+    ),
+    Server(
+        "uvloop-streams",
+        Role.PEER,
+        ("echo",),
+        "uvloop, asyncio streams (asyncio-streams' code)",
+        _asyncio("streams", "uvloop"),
+        _needs_modules("uvloop"),
+    ),
+    Server(
+        "aiohttp-asyncio",
+        Role.PEER,
+        ("http",),
+        "aiohttp hello-world on asyncio",
+        _aiohttp("asyncio"),
+        _needs_modules("aiohttp"),
+    ),
+    Server(
+        "aiohttp-uvloop",
+        Role.PEER,
+        ("http",),
+        "aiohttp hello-world on uvloop",
+        _aiohttp("uvloop"),
+        _needs_modules("aiohttp", "uvloop"),
+    ),
+    Server(
+        AIO_AIOHTTP,
+        Role.SUBJECT,
+        ("http",),
+        "aiohttp hello-world on reactor.aio",
+        _aiohttp("selreactor"),
+        _needs_modules("aiohttp", "reactor.aio"),
+    ),
+    Server(
+        "uvicorn-httptools",
+        Role.PEER,
+        ("http",),
+        "uvicorn, httptools on uvloop, ASGI hello-world",
+        _uvicorn("httptools", "uvloop"),
+        _needs_modules("uvicorn", "httptools", "uvloop"),
+    ),
+    Server(
+        "uvicorn-h11",
+        Role.PEER,
+        ("http",),
+        "uvicorn, h11 on asyncio, ASGI hello-world",
+        _uvicorn("h11", "asyncio"),
+        _needs_modules("uvicorn", "h11"),
     ),
     Server(
         FLOOR,
