@@ -226,6 +226,8 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 
 def run_tls(loadgen: Path, port: int, *args: str) -> tuple[int, dict[str, object]]:
+    # The window only has to hold one round trip or one full handshake; a
+    # later ``-t`` in ``args`` overrides it.
     argv = [str(loadgen), "--port", str(port), "-t", "0.5", "-w", "0", *args]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
     assert done.stdout, done.stderr
@@ -255,7 +257,9 @@ def test_handshake_mode_counts_full_handshakes(
     tls_loadgen: Path, certificate: tuple[Path, Path]
 ) -> None:
     with TlsEchoThread(*certificate) as server:
-        code, result = run_tls(tls_loadgen, server.port, "--mode", "handshake", "-c", "2")
+        code, result = run_tls(
+            tls_loadgen, server.port, "--mode", "handshake", "-c", "2", "-t", "3"
+        )
     assert code == 0
     assert result["mode"] == "handshake"
     assert result["verify_failures"] == 0
@@ -282,7 +286,9 @@ def test_the_c_tls_ceiling_echoes_every_byte(
             ready = proc.stdout.readline().split()
             assert ready[:1] == ["ready"]
             code, result = run_tls(tls_loadgen, int(ready[1]), "--tls", "-c", "3", "-s", "3000")
-            hs_code, handshakes = run_tls(tls_loadgen, int(ready[1]), "--mode", "handshake")
+            hs_code, handshakes = run_tls(
+                tls_loadgen, int(ready[1]), "--mode", "handshake", "-t", "3"
+            )
         finally:
             proc.kill()
     assert (code, result["verify_failures"], result["errors"]) == (0, 0, 0)
