@@ -175,6 +175,11 @@ def _selreactor(proto: str, port: int, cpu: int, tmp: Path, idle: float | None) 
     return Launch(_module("bench.servers.selreactor_echo", [*common, *idle_args]))
 
 
+def _streams(proto: str, port: int, cpu: int, tmp: Path, idle: float | None) -> Launch:
+    idle_args = ["--idle-timeout", str(idle)] if idle is not None else []
+    return Launch(_module("bench.servers.streams_echo", ["--port", str(port), *idle_args]))
+
+
 # -- peers --------------------------------------------------------------------
 
 
@@ -254,6 +259,14 @@ SERVERS: list[Server] = [
         _selreactor_check,
     ),
     Server(
+        "selreactor-streams",
+        Role.PEER,
+        ("echo",),
+        "selreactor coroutines, reactor.streams recv/send",
+        _streams,
+        _needs_modules("reactor.streams"),
+    ),
+    Server(
         BASELINE,
         Role.PEER,
         ("echo", "http", "resp"),
@@ -275,6 +288,14 @@ SERVERS: list[Server] = [
         ("echo", "http", "resp"),
         "uvloop, Protocol API",
         _asyncio("protocol", "uvloop"),
+        _needs_modules("uvloop"),
+    ),
+    Server(
+        "uvloop-streams",
+        Role.PEER,
+        ("echo",),
+        "uvloop streams (start_server)",
+        _asyncio("streams", "uvloop"),
         _needs_modules("uvloop"),
     ),
     Server(
