@@ -8,9 +8,10 @@ The mailbox belongs to the socket, not to a task, so
 messages arriving during the hand-over keep their order (OTP's ERL-90 race
 cannot happen).
 
-The bytes of queued data messages count toward the socket's receive buffer:
-past its limit reading pauses and the kernel pushes back on the peer, where
-an Erlang mailbox would grow without bound.
+A message does not name its socket, as gen_tcp's do: the mailbox is the
+socket's own, never shared.  The bytes of queued data messages count toward
+the socket's receive buffer: past its limit reading pauses and the kernel
+pushes back on the peer, where an Erlang mailbox would grow without bound.
 """
 
 from __future__ import annotations
@@ -25,8 +26,6 @@ if TYPE_CHECKING:
     import asyncio
     from collections.abc import Callable
 
-    from reactor.streams.stream import Socket
-
 __all__ = ["Mailbox", "Message", "Tcp", "TcpClosed", "TcpError", "TcpPassive"]
 
 
@@ -34,7 +33,6 @@ __all__ = ["Mailbox", "Message", "Tcp", "TcpClosed", "TcpError", "TcpPassive"]
 class Tcp:
     """``{tcp, Socket, Data}``: one message (one frame with ``packet``, else a chunk)."""
 
-    sock: Socket
     data: bytes
 
 
@@ -42,22 +40,17 @@ class Tcp:
 class TcpClosed:
     """``{tcp_closed, Socket}``: the peer closed; it follows every data message."""
 
-    sock: Socket
-
 
 @dataclass(frozen=True, slots=True)
 class TcpError:
     """``{tcp_error, Socket, Reason}``: the connection failed; ``TcpClosed`` follows."""
 
-    sock: Socket
     reason: Exception
 
 
 @dataclass(frozen=True, slots=True)
 class TcpPassive:
     """``{tcp_passive, Socket}``: an ``active=N`` budget ran out; the socket is passive."""
-
-    sock: Socket
 
 
 Message: TypeAlias = Tcp | TcpClosed | TcpError | TcpPassive
