@@ -231,10 +231,11 @@ class Spawner:
 
     The task owns its socket; when it ends the socket is closed (flushing
     what was sent), and a handler that raised is logged with the peer key
-    and aborts its own connection only.  :attr:`tasks` holds the live tasks.
+    and aborts its own connection only.  :attr:`tasks` maps the live tasks
+    to their sockets.
     """
 
-    __slots__ = ("handle", "loop", "options", "tasks")
+    __slots__ = ("_done", "handle", "loop", "options", "tasks")
 
     def __init__(
         self,
@@ -246,32 +247,22 @@ class Spawner:
         self.loop = loop
         self.handle = handle
         self.options = options
-        self.tasks: set[asyncio.Task[object]] = set()
-        """The handlers running now."""
+        self.tasks: dict[asyncio.Task[object], Socket] = {}
+        """The handlers running now, and their sockets."""
+        self._done = self._finished  # one bound method for every task
 
     def __call__(self, peer: PeerKey) -> Socket:
         """A socket for ``peer`` and the task that serves it."""
         sock = Socket(self.loop, **self.options)
         task: asyncio.Task[object] = self.loop.create_task(self.handle(sock))
         sock.set_owner(task)
-        self.tasks.add(task)
-        task.add_done_callback(_Finished(self.tasks, sock, peer))
+        self.tasks[task] = sock
+        task.add_done_callback(self._done)
         return sock
 
-
-class _Finished:
-    """A served connection's task ended: close its socket, log a failure with the peer."""
-
-    __slots__ = ("peer", "sock", "tasks")
-
-    def __init__(self, tasks: set[asyncio.Task[object]], sock: Socket, peer: PeerKey) -> None:
-        self.tasks = tasks
-        self.sock = sock
-        self.peer = peer
-
-    def __call__(self, task: asyncio.Task[object]) -> None:
-        self.tasks.discard(task)
-        sock = self.sock
+    def _finished(self, task: asyncio.Task[object]) -> None:
+        """A task ended: close its socket; log a failure with the peer key."""
+        sock = self.tasks.pop(task)
         if task.cancelled():
             sock.abort()
             return
@@ -279,9 +270,9 @@ class _Finished:
         if exc is None or isinstance(exc, StreamError):
             sock.close()  # flushes what the handler sent
             if exc is not None:
-                log.debug("connection %s ended: %s", self.peer, exc)
+                log.debug("connection %s ended: %s", sock.last_peer, exc)
             return
-        log.error("handler failed for %s", self.peer, exc_info=exc)
+        log.error("handler failed for %s", sock.last_peer, exc_info=exc)
         sock.abort()
 
 

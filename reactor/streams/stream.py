@@ -13,13 +13,15 @@ awaits only while the write buffer is above its high-water mark
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, cast
 
 from reactor.framing import FrameTooLarge
 from reactor.streams.errors import Closed, NotOwner, NotPassive, Timeout
 from reactor.streams.receiver import DEFAULT_READ_BUFFER, Receiver
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Generator
+
     from reactor.protocol import PeerKey, Transport
     from reactor.streams.messages import Mailbox, Message
 
@@ -28,6 +30,18 @@ __all__ = ["DEFAULT_READ_BUFFER", "Socket"]
 _current_task = asyncio.current_task
 _TIMEOUT = object()  # the result a recv waiter gets when its deadline passes
 _EMPTY = b""
+
+
+class _Sent:
+    """What ``send`` returns when nothing has to wait: awaiting it returns at once."""
+
+    __slots__ = ()
+
+    def __await__(self) -> Generator[None, None, None]:
+        return cast("Generator[None, None, None]", iter(()))
+
+
+_SENT = _Sent()
 
 
 def _expire(sock: Socket) -> None:
@@ -54,6 +68,11 @@ class Socket(Receiver):
     def peername(self) -> PeerKey:
         """The peer's ``(host, port)``: the connection table's key (``inet:peername``)."""
         return self._connected().peer
+
+    @property
+    def last_peer(self) -> PeerKey | None:
+        """The peer key, also once closed; ``None`` if it never connected (for logs)."""
+        return self._transport.peer if self._transport is not None else None
 
     @property
     def sockname(self) -> PeerKey:
@@ -120,19 +139,10 @@ class Socket(Receiver):
             raise
         if message is not None:
             return message
-        return await self._wait(length, timeout)
-
-    async def _wait(self, length: int, timeout: float | None) -> bytes:
-        self._raise_if_done()
-        if self._waiter is not None:
-            raise RuntimeError("recv is already waiting on this socket")
+        # Waiting is inline, not a coroutine of its own: one frame less per
+        # message on the echo path, and per idle connection.
+        handle = self._start_waiting(timeout)
         loop = self._loop
-        if timeout is not None and timeout <= 0:
-            raise Timeout("nothing to receive")
-        handle = loop.call_later(timeout, _expire, self) if timeout is not None else None
-        if self._paused:  # it needs more than is buffered: read on while it waits
-            self._paused = False
-            self._connected().resume_reading()
         try:
             while True:
                 waiter = self._waiter = loop.create_future()
@@ -151,19 +161,32 @@ class Socket(Receiver):
             if handle is not None:
                 handle.cancel()
 
+    def _start_waiting(self, timeout: float | None) -> asyncio.TimerHandle | None:
+        self._raise_if_done()
+        if self._waiter is not None:
+            raise RuntimeError("recv is already waiting on this socket")
+        if timeout is not None and timeout <= 0:
+            raise Timeout("nothing to receive")
+        if self._paused:  # it needs more than is buffered: read on while it waits
+            self._paused = False
+            self._connected().resume_reading()
+        return self._loop.call_later(timeout, _expire, self) if timeout is not None else None
+
     def _raise_if_done(self) -> None:
         if self._closed:
             raise Closed("the socket was closed")
         if self._eof or self._lost:
             raise Closed("the peer closed the connection") from self._error
 
-    async def send(self, data: bytes | bytearray | memoryview) -> None:
-        """``gen_tcp:send/2``: write ``data`` (one message with ``packet``).
+    def send(self, data: bytes | bytearray | memoryview) -> Awaitable[None]:
+        """``gen_tcp:send/2``: write ``data`` (one message with ``packet``); await the result.
 
-        Returns at once unless the write buffer is above its high-water
-        mark, then once it drained below the low-water mark.  Any task may
-        send.  :class:`~reactor.streams.Closed` if the socket is closed; a
-        cancelled ``send`` has still queued its data.
+        Writes at once.  The awaitable is done at once unless the write
+        buffer is above its high-water mark, then once it drained below the
+        low-water mark.  Any task may send.  :class:`~reactor.streams.Closed`
+        if the socket is closed; a cancelled wait has still queued the data.
+        (A plain method returning a done awaitable, not a coroutine: no
+        coroutine is made per message while the peer keeps up.)
         """
         transport = self._transport
         if transport is None or self._lost or self._closed or transport.is_closing():
@@ -171,14 +194,18 @@ class Socket(Receiver):
         encoder = self._encoder
         transport.write(data if encoder is None else encoder.encode(bytes(data)))
         if transport.writing_paused:
-            sender = self._loop.create_future()
-            if self._senders is None:
-                self._senders = [sender]
-            else:
-                self._senders.append(sender)
-            await sender
-            if self._lost:
-                raise Closed("the connection was lost before the data was sent") from self._error
+            return self._drained()
+        return _SENT
+
+    async def _drained(self) -> None:
+        sender = self._loop.create_future()
+        if self._senders is None:
+            self._senders = [sender]
+        else:
+            self._senders.append(sender)
+        await sender
+        if self._lost:
+            raise Closed("the connection was lost before the data was sent") from self._error
 
     def shutdown(self, how: Literal["write", "read", "read_write"] = "write") -> None:
         """``gen_tcp:shutdown/2``: ``"write"`` sends a FIN once the queue drained
