@@ -245,6 +245,11 @@ def _selreactor(proto: str, port: int, cpu: int, tmp: Path, idle: float | None) 
     return Launch(_module("bench.servers.selreactor_echo", [*common, *idle_args]))
 
 
+def _streams(proto: str, port: int, cpu: int, tmp: Path, idle: float | None) -> Launch:
+    idle_args = ["--idle-timeout", str(idle)] if idle is not None else []
+    return Launch(_module("bench.servers.streams_echo", ["--port", str(port), *idle_args]))
+
+
 # -- peers --------------------------------------------------------------------
 
 
@@ -359,6 +364,14 @@ SERVERS: list[Server] = [
         _both(_openssl_check, _selreactor_check),
     ),
     Server(
+        "selreactor-streams",
+        Role.PEER,
+        ("echo",),
+        "selreactor coroutines, reactor.streams recv/send",
+        _streams,
+        _needs_modules("reactor.streams"),
+    ),
+    Server(
         BASELINE,
         Role.PEER,
         ("echo", "http", "resp", *TLS_PROTOS),
@@ -381,6 +394,14 @@ SERVERS: list[Server] = [
         "uvloop, Protocol API (TLS: its SSL transport)",
         _asyncio("protocol", "uvloop"),
         _both(_openssl_check, _needs_modules("uvloop")),
+    ),
+    Server(
+        "uvloop-streams",
+        Role.PEER,
+        ("echo",),
+        "uvloop streams (start_server)",
+        _asyncio("streams", "uvloop"),
+        _needs_modules("uvloop"),
     ),
     Server(
         "twisted",

@@ -28,6 +28,7 @@ which options exist.
 from __future__ import annotations
 
 import argparse
+import inspect
 import logging
 import os
 import signal
@@ -132,12 +133,17 @@ def _main(args_list: list[str]) -> int:
 
 def _load_plugin(parser: argparse.ArgumentParser, name: str) -> Plugin:
     try:
-        return plugins.load(name)
+        found = plugins.load(name)
     except plugins.PluginNotFound as exc:
         _fail(parser, str(exc))
     except Exception as exc:  # a plugin is foreign code: any failure is one line
         log.debug("plugin %s failed to load", name, exc_info=exc)
         _fail(parser, f"cannot load plugin {name!r}: {_describe(exc)}")
+    if inspect.iscoroutinefunction(found):  # `async def handle(sock)`: reactor.streams serves it
+        from reactor.streams.plugin import AsyncPlugin  # noqa: PLC0415  asyncio only when used
+
+        return AsyncPlugin(found)
+    return found
 
 
 def _list() -> int:
@@ -175,7 +181,9 @@ def _serve(
         # but they are what a person watching `reactor serve` wants to see
         logging.getLogger("reactor.listener").setLevel(logging.DEBUG)
     inherited = inherited_sockets()  # systemd's socket activation
-    reactor = Reactor()
+    # an async plugin brings the reactor its asyncio loop runs over
+    make_reactor = getattr(plugin, "make_reactor", Reactor)
+    reactor = make_reactor()
     try:
         return _serve_on(
             reactor, parser, name, plugin, args, sock=inherited[0] if inherited else None

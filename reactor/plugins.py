@@ -51,8 +51,8 @@ def load(name: str) -> Plugin:
         return cast("Plugin", found.load())
     if ":" in name:
         module_name, _, attr = name.partition(":")
-    elif name.isidentifier():
-        module_name, attr = f"protocols.{name}", "plugin"
+    elif name.replace("-", "_").isidentifier():  # echo-async lives in protocols.echo_async
+        module_name, attr = f"protocols.{name.replace('-', '_')}", "plugin"
     else:
         raise _not_found(name)
     if not module_name or not all(part.isidentifier() for part in module_name.split(".")):

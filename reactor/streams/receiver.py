@@ -1,0 +1,390 @@
+"""The receiving half of a :class:`~reactor.streams.Socket`: its buffer and active modes.
+
+Theory of operation.  A socket is at once the connection's handler (the
+reactor calls its ``data_received``, ``eof_received``, ...) and the object a
+task awaits; :class:`Receiver` is the handler half.  The connection stays on
+selreactor's plain path, no framer and no delivery of its own, so a read
+costs what it costs a callback handler; the receiver keeps the bytes *raw*
+in one buffer with a read offset: the first chunk is kept as the ``bytes``
+object the read made, and only a second chunk arriving before the first is
+taken starts a ``bytearray``.  ``recv(0)`` of a raw socket then hands back
+the very object the read made.
+
+Messages (``packet=1|2|4|line``) are cut out of that buffer when asked for
+(:mod:`reactor.streams.frames`), so changing ``packet`` re-frames what is
+buffered, as gen_tcp does.  In an active mode they are cut as they arrive,
+while the budget lasts, and queued in the mailbox.
+
+Backpressure.  Past ``read_buffer`` bytes buffered (data messages in the
+mailbox included) reading pauses, so the kernel's window pushes back on the
+peer; taking the buffer below half of it reads again.  A ``recv`` that
+needs more than the limit (``recv(N)``, a long frame) reads on while it
+waits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, cast
+
+from reactor.framing import FrameTooLarge, make_framer, parse_packet
+from reactor.streams.errors import NotOwner
+from reactor.streams.frames import length_frame, line_frame, packet_limit
+from reactor.streams.messages import Mailbox, Tcp, TcpClosed, TcpError, TcpPassive
+
+if TYPE_CHECKING:
+    from reactor.framing import Framer, PacketType
+    from reactor.protocol import ActiveMode, Transport
+
+__all__ = ["DEFAULT_READ_BUFFER", "Receiver"]
+
+log = logging.getLogger("reactor.streams")
+
+DEFAULT_READ_BUFFER = 256 * 1024
+"""Bytes buffered (unread) before a socket stops reading from the kernel."""
+
+_EMPTY = b""
+
+
+class Receiver:
+    """The handler half of :class:`~reactor.streams.Socket` (its only base)."""
+
+    __slots__ = (
+        "__weakref__",
+        "_active",
+        "_buf",
+        "_closed",
+        "_draining",
+        "_encoder",
+        "_eof",
+        "_error",
+        "_exit_on_close",
+        "_limit",
+        "_loop",
+        "_lost",
+        "_mailbox",
+        "_max_size",
+        "_notice",
+        "_notify_passive",
+        "_off",
+        "_owner",
+        "_packet",
+        "_paused",
+        "_queued",
+        "_scanned",
+        "_senders",
+        "_transport",
+        "_waiter",
+    )
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        *,
+        packet: PacketType = 0,
+        max_size: int = 1 << 20,
+        active: ActiveMode = False,
+        exit_on_close: bool = True,
+        read_buffer: int = DEFAULT_READ_BUFFER,
+    ) -> None:
+        self._loop = loop
+        self._transport: Transport | None = None
+        self._owner: asyncio.Task[object] | None = None
+        self._buf: bytes | bytearray = _EMPTY
+        self._off = 0
+        self._scanned = 0
+        self._packet: int | str = 0
+        self._max_size = max_size
+        self._encoder: Framer | None = None
+        self._active = 0  # -1: active true; 0: passive; N: N more messages
+        self._notify_passive = False
+        self._mailbox: Mailbox | None = None
+        self._queued = 0  # bytes of data messages in the mailbox
+        self._limit = read_buffer
+        self._paused = False
+        self._waiter: asyncio.Future[object] | None = None
+        self._senders: list[asyncio.Future[None]] | None = None
+        self._eof = False  # the peer's EOF arrived
+        self._lost = False  # connection_lost was called
+        self._closed = False  # close() here
+        self._error: Exception | None = None  # why it was lost, or a framing error
+        self._notice = False  # TcpClosed (and TcpError) queued
+        self._exit_on_close = exit_on_close
+        self._draining = False
+        self.setopts(packet=packet, max_size=max_size, active=active)
+
+    def __repr__(self) -> str:
+        peer = self._transport.peer if self._transport is not None else None
+        return f"<Socket {peer} {'closed' if self._lost or self._closed else 'open'}>"
+
+    # -- the handler side: what the connection calls ---------------------------------
+
+    def connection_made(self, transport: Transport) -> None:
+        """The connection is up."""
+        self._transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        """Buffer ``data``; wake a waiting ``recv``, or deliver messages if active."""
+        buf = self._buf
+        if not buf:
+            self._buf = data
+            self._off = 0
+        elif type(buf) is bytes:
+            grown = bytearray(memoryview(buf)[self._off :])
+            grown += data
+            self._buf = grown
+            self._scanned = max(self._scanned - self._off, 0)
+            self._off = 0
+        else:
+            buf += data
+        if self._active:
+            self._deliver()
+        else:
+            waiter = self._waiter
+            if waiter is not None:
+                if not waiter.done():
+                    waiter.set_result(None)
+                return  # it takes what it needs; it reads on while it waits
+        if len(self._buf) - self._off + self._queued > self._limit and not self._paused:
+            self._paused = True
+            if self._transport is not None:
+                self._transport.pause_reading()
+
+    def eof_received(self) -> bool:
+        """The peer closed its side: recv returns what is buffered, then ``Closed``."""
+        self._eof = True
+        self._wake()
+        return not self._exit_on_close
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """The connection is gone; a waiting ``recv`` or ``send`` hears of it."""
+        self._lost = True
+        if exc is not None and self._error is None:
+            self._error = exc
+        self._wake()
+        senders, self._senders = self._senders, None
+        for sender in senders or ():
+            if not sender.done():
+                sender.set_result(None)
+
+    def pause_writing(self) -> None:
+        """Above the write high-water mark: ``send`` now waits for the drain."""
+
+    def resume_writing(self) -> None:
+        """Below the low-water mark again: waiting senders go on."""
+        senders, self._senders = self._senders, None
+        for sender in senders or ():
+            if not sender.done():
+                sender.set_result(None)
+
+    def passive(self) -> None:
+        """Not used: the socket counts its own active budget."""
+
+    def drain_requested(self) -> None:
+        """A graceful drain: close once what was received is taken (at once if idle)."""
+        self._draining = True
+        self._check_drain()
+
+    def _check_drain(self) -> None:
+        if self._draining and len(self._buf) == self._off and not self._queued:
+            transport = self._transport
+            if transport is not None:
+                transport.close_when_done()
+
+    def _wake(self) -> None:
+        if self._active:
+            self._deliver()
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    # -- taking bytes out of the buffer ----------------------------------------------
+
+    def _take(self, length: int) -> bytes | None:
+        """The next message (``length`` bytes of a raw stream), or ``None`` yet."""
+        buf = self._buf
+        off = self._off
+        size = len(buf) - off
+        if not size:
+            return None
+        if self._packet == 0:
+            if length == 0:
+                if off == 0 and type(buf) is bytes:
+                    self._buf = _EMPTY
+                    message = buf
+                else:
+                    message = bytes(memoryview(buf)[off:])
+                    self._buf = _EMPTY
+                    self._off = 0
+                self._taken()
+                return message
+            if size < length:
+                return None
+            start, end = off, off + length
+        else:
+            bounds = self._frame(buf, off)
+            if bounds is None:
+                return None
+            start, end = bounds
+        message = bytes(memoryview(buf)[start:end])
+        if end == len(buf):
+            self._buf = _EMPTY
+            self._off = 0
+        elif end > 65536 and end > len(buf) // 2 and type(buf) is bytearray:
+            del buf[:end]  # compact: the consumed front is most of the buffer
+            self._off = 0
+        else:
+            self._off = end
+        self._scanned = self._off
+        self._taken()
+        return message
+
+    def _frame(self, buf: bytes | bytearray, off: int) -> tuple[int, int] | None:
+        """The payload of the next whole ``{packet, N | line}`` message, if there is one."""
+        packet = self._packet
+        limit = packet_limit(packet, self._max_size)
+        if packet == "line":
+            end = line_frame(buf, off, limit, self._scanned)
+            if end < 0:
+                self._scanned = len(buf)
+                return None
+            return off, end
+        return length_frame(buf, off, cast("int", packet), limit)
+
+    def _taken(self) -> None:
+        if self._paused and len(self._buf) - self._off + self._queued <= self._limit // 2:
+            self._paused = False
+            if self._transport is not None and not self._lost:
+                self._transport.resume_reading()
+        if self._draining:
+            self._check_drain()
+
+    def _message_taken(self, size: int) -> None:
+        self._queued -= size
+        self._taken()
+
+    def _frame_error(self, exc: FrameTooLarge) -> None:
+        """An over-long frame: gen_tcp's ``emsgsize``, for this connection only."""
+        peer = self._transport.peer if self._transport is not None else None
+        log.info("closing %s: %s", peer, exc)
+        self._buf = _EMPTY
+        self._off = 0
+        self._eof = True
+        if self._transport is not None:
+            self._transport.abort()
+
+    # -- active modes -------------------------------------------------------------
+
+    def _mailbox_needed(self) -> Mailbox:
+        mailbox = self._mailbox
+        if mailbox is None:
+            mailbox = self._mailbox = Mailbox(self._loop, self._check_owner, self._message_taken)
+        return mailbox
+
+    def _deliver(self) -> None:
+        """Move messages from the buffer to the mailbox while the budget lasts."""
+        mailbox = self._mailbox_needed()
+        while self._active:
+            try:
+                message = self._take(0)
+            except FrameTooLarge as exc:
+                self._frame_error(exc)
+                self._error = exc  # TcpError says why, then TcpClosed
+                break
+            if message is None:
+                break
+            self._queued += len(message)
+            mailbox.put(Tcp(message))
+            if self._active > 0:
+                self._active -= 1
+                if not self._active and self._notify_passive:
+                    mailbox.put(TcpPassive())
+        if (
+            self._active
+            and not self._notice
+            and (self._eof or self._lost)
+            and len(self._buf) == self._off
+        ):
+            self._notice = True
+            error = self._error
+            if error is not None:
+                mailbox.put(TcpError(error))
+            mailbox.put(TcpClosed())
+
+    def _check_owner(self) -> None:
+        if asyncio.current_task(self._loop) is not self._owner:
+            raise NotOwner("only the task that owns the socket may read it")
+
+    def setopts(
+        self,
+        *,
+        packet: PacketType | None = None,
+        max_size: int | None = None,
+        active: ActiveMode | None = None,
+        exit_on_close: bool | None = None,
+        read_buffer: int | None = None,
+    ) -> None:
+        """``inet:setopts/2``; options left ``None`` stay as they are.
+
+        ``packet`` (0, 1, 2, 4, ``"line"``) re-frames what is buffered;
+        ``max_size`` is gen_tcp's ``packet_size``; ``active`` is ``True``,
+        ``False``, ``"once"`` or ``N`` (added to the budget; when it runs out
+        a :class:`~reactor.streams.TcpPassive` message says so);
+        ``exit_on_close=False`` keeps the socket open for sending after the
+        peer's EOF; ``read_buffer`` is the limit past which reading pauses.
+        """
+        if max_size is not None:
+            if max_size < 1:
+                raise ValueError(f"max_size must be at least 1, got {max_size}")
+            self._max_size = max_size
+        if packet is not None or max_size is not None:
+            kind = parse_packet(packet if packet is not None else self._packet)
+            self._packet = kind
+            self._encoder = None if kind == 0 else make_framer(kind, self._max_size)
+            self._scanned = self._off
+        if exit_on_close is not None:
+            self._exit_on_close = exit_on_close
+        if read_buffer is not None:
+            if read_buffer < 1:
+                raise ValueError(f"read_buffer must be at least 1, got {read_buffer}")
+            self._limit = read_buffer
+        if active is not None:
+            self._set_active(active)
+
+    def _set_active(self, mode: ActiveMode) -> None:
+        self._notify_passive = False
+        if mode is True:
+            self._active = -1
+        elif mode is False:
+            self._active = 0
+        elif mode == "once":
+            self._active = 1
+        elif isinstance(mode, int) and not isinstance(mode, bool):
+            if not -32768 <= mode <= 32767:
+                raise ValueError(f"active must be in -32768..32767, not {mode}")
+            self._active = max(max(self._active, 0) + mode, 0)
+            self._notify_passive = True
+            if not self._active:
+                self._mailbox_needed().put(TcpPassive())
+        else:
+            raise ValueError(f"active must be True, False, 'once' or an int, not {mode!r}")
+        if self._active and self._transport is not None:
+            self._deliver()
+
+    def getopts(self) -> dict[str, object]:
+        """The options :meth:`setopts` takes, as they are now."""
+        active: ActiveMode
+        if self._active == -1:
+            active = True
+        elif self._active == 0:
+            active = False
+        else:
+            active = self._active if self._notify_passive else "once"
+        return {
+            "packet": self._packet,
+            "max_size": self._max_size,
+            "active": active,
+            "exit_on_close": self._exit_on_close,
+            "read_buffer": self._limit,
+        }

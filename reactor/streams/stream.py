@@ -1,0 +1,267 @@
+"""One connection as gen_tcp's socket: ``recv``, ``send``, an owner.
+
+Theory of operation.  :class:`Socket` adds the task side to its
+:class:`~reactor.streams.receiver.Receiver` base (the buffer, framing and
+active modes, told there).  A waiting ``recv`` holds a future that carries
+no data: it only says "look again", and the bytes are taken by the ``recv``
+itself when it resumes, in the step that returns them.  So a ``recv`` that
+times out or is cancelled consumes nothing.  ``send`` writes at once and
+awaits only while the write buffer is above its high-water mark
+(``pause_writing`` until ``resume_writing``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Literal, cast
+
+from reactor.framing import FrameTooLarge
+from reactor.streams.errors import Closed, NotOwner, NotPassive, Timeout
+from reactor.streams.receiver import DEFAULT_READ_BUFFER, Receiver
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Generator
+
+    from reactor.protocol import PeerKey, Transport
+    from reactor.streams.messages import Mailbox, Message
+
+__all__ = ["DEFAULT_READ_BUFFER", "Socket"]
+
+_current_task = asyncio.current_task
+_TIMEOUT = object()  # the result a recv waiter gets when its deadline passes
+_EMPTY = b""
+
+
+class _Sent:
+    """What ``send`` returns when nothing has to wait: awaiting it returns at once."""
+
+    __slots__ = ()
+
+    def __await__(self) -> Generator[None, None, None]:
+        return cast("Generator[None, None, None]", iter(()))
+
+
+_SENT = _Sent()
+
+
+def _expire(sock: Socket) -> None:
+    waiter = sock._waiter
+    if waiter is not None and not waiter.done():
+        waiter.set_result(_TIMEOUT)
+
+
+class Socket(Receiver):
+    """A connected socket, owned by one task (see :mod:`reactor.streams`).
+
+    Made by ``accept()``, ``connect()`` or ``serve()``, never by hand.
+    """
+
+    __slots__ = ()  # every slot is the receiver's
+
+    def timeout(self) -> None:
+        """The idle timeout: close (the owner's ``recv`` raises ``Closed``)."""
+        self.close()
+
+    # -- the task side ---------------------------------------------------------------
+
+    @property
+    def peername(self) -> PeerKey:
+        """The peer's ``(host, port)``: the connection table's key (``inet:peername``)."""
+        return self._connected().peer
+
+    @property
+    def last_peer(self) -> PeerKey | None:
+        """The peer key, also once closed; ``None`` if it never connected (for logs)."""
+        return self._transport.peer if self._transport is not None else None
+
+    @property
+    def sockname(self) -> PeerKey:
+        """The local ``(host, port)`` (``inet:sockname``)."""
+        return self._connected().local
+
+    @property
+    def transport(self) -> Transport:
+        """The connection under the socket (its figures, timeouts, socket options)."""
+        return self._connected()
+
+    @property
+    def owner(self) -> asyncio.Task[object] | None:
+        """The task that may ``recv`` (gen_tcp's controlling process)."""
+        return self._owner
+
+    @property
+    def messages(self) -> Mailbox:
+        """The mailbox of the active modes (``await sock.messages.get()``)."""
+        return self._mailbox_needed()
+
+    def _connected(self) -> Transport:
+        if self._transport is None:
+            raise Closed("the socket is not connected")
+        return self._transport
+
+    def set_owner(self, task: asyncio.Task[object] | None) -> None:
+        """Make ``task`` the owner, unchecked (``accept``, ``connect`` and ``serve`` do)."""
+        self._owner = task
+
+    def controlling_process(self, task: asyncio.Task[object]) -> None:
+        """Hand the socket to ``task`` (``gen_tcp:controlling_process/2``).
+
+        Only the owner may call it (:class:`~reactor.streams.NotOwner`
+        otherwise).  Buffered bytes and queued messages go with the socket,
+        in order; messages arriving meanwhile queue behind them.
+        """
+        self._check_owner()
+        if not isinstance(task, asyncio.Task):
+            raise TypeError(f"controlling_process() needs an asyncio.Task, not {task!r}")
+        self._owner = task
+
+    async def recv(self, length: int = 0, timeout: float | None = None) -> bytes:
+        """``gen_tcp:recv/3``: the next message, or ``length`` bytes of a raw stream.
+
+        ``length=0`` returns whatever is buffered (one whole message with
+        ``packet``, where ``length`` is ignored as gen_tcp ignores it).
+        :class:`~reactor.streams.Timeout` after ``timeout`` seconds leaves
+        the socket usable; :class:`~reactor.streams.Closed` once the peer
+        closed and everything buffered was returned.
+        """
+        if _current_task(self._loop) is not self._owner:
+            raise NotOwner("only the task that owns the socket may recv")
+        if self._active:
+            raise NotPassive("recv on a socket in an active mode (read sock.messages)")
+        if self._closed:
+            raise Closed("the socket was closed")
+        if length < 0:
+            raise ValueError(f"length must be >= 0, not {length}")
+        try:
+            message = self._take(length)
+        except FrameTooLarge as exc:
+            self._frame_error(exc)
+            raise
+        if message is not None:
+            return message
+        # Waiting is inline, not a coroutine of its own: one frame less per
+        # message on the echo path, and per idle connection.
+        handle = self._start_waiting(timeout)
+        loop = self._loop
+        try:
+            while True:
+                waiter = self._waiter = loop.create_future()
+                if await waiter is _TIMEOUT:
+                    raise Timeout(f"nothing received in {timeout:g} s")
+                try:
+                    message = self._take(length)
+                except FrameTooLarge as exc:
+                    self._frame_error(exc)
+                    raise
+                if message is not None:
+                    return message
+                self._raise_if_done()
+        finally:
+            self._waiter = None
+            if handle is not None:
+                handle.cancel()
+
+    def _start_waiting(self, timeout: float | None) -> asyncio.TimerHandle | None:
+        self._raise_if_done()
+        if self._waiter is not None:
+            raise RuntimeError("recv is already waiting on this socket")
+        if timeout is not None and timeout <= 0:
+            raise Timeout("nothing to receive")
+        if self._paused:  # it needs more than is buffered: read on while it waits
+            self._paused = False
+            self._connected().resume_reading()
+        return self._loop.call_later(timeout, _expire, self) if timeout is not None else None
+
+    def _raise_if_done(self) -> None:
+        if self._closed:
+            raise Closed("the socket was closed")
+        if self._eof or self._lost:
+            raise Closed("the peer closed the connection") from self._error
+
+    def send(self, data: bytes | bytearray | memoryview) -> Awaitable[None]:
+        """``gen_tcp:send/2``: write ``data`` (one message with ``packet``); await the result.
+
+        Writes at once.  The awaitable is done at once unless the write
+        buffer is above its high-water mark, then once it drained below the
+        low-water mark.  Any task may send.  :class:`~reactor.streams.Closed`
+        if the socket is closed; a cancelled wait has still queued the data.
+        (A plain method returning a done awaitable, not a coroutine: no
+        coroutine is made per message while the peer keeps up.)
+        """
+        transport = self._transport
+        if transport is None or self._lost or self._closed or transport.is_closing():
+            raise Closed("the socket is closed")
+        encoder = self._encoder
+        transport.write(data if encoder is None else encoder.encode(bytes(data)))
+        if transport.writing_paused:
+            return self._drained()
+        return _SENT
+
+    async def _drained(self) -> None:
+        sender = self._loop.create_future()
+        if self._senders is None:
+            self._senders = [sender]
+        else:
+            self._senders.append(sender)
+        await sender
+        if self._lost:
+            raise Closed("the connection was lost before the data was sent") from self._error
+
+    def shutdown(self, how: Literal["write", "read", "read_write"] = "write") -> None:
+        """``gen_tcp:shutdown/2``: ``"write"`` sends a FIN once the queue drained
+        (reading goes on); ``"read"`` drops what is buffered and reads no more;
+        ``"read_write"`` is :meth:`close`."""
+        transport = self._connected()
+        if how == "write":
+            transport.write_eof()
+        elif how == "read":
+            self._buf = _EMPTY
+            self._off = 0
+            self._eof = True
+            transport.pause_reading()
+            self._wake()
+        elif how == "read_write":
+            self.close()
+        else:
+            raise ValueError(f"how must be 'write', 'read' or 'read_write', not {how!r}")
+
+    def close(self) -> None:
+        """``gen_tcp:close/1``: flush what was sent, then close.  Any task may."""
+        if self._closed:
+            return
+        self._closed = True
+        self._buf = _EMPTY
+        self._off = 0
+        self._queued = 0
+        if self._transport is not None:
+            self._transport.close()
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+        if self._mailbox is not None:
+            self._mailbox.wake()
+
+    def abort(self) -> None:
+        """Close now, dropping what is queued for sending."""
+        transport = self._transport
+        self.close()
+        if transport is not None:
+            transport.abort()
+
+    # -- iteration and context ----------------------------------------------------
+
+    def __aiter__(self) -> Socket:
+        return self
+
+    async def __anext__(self) -> Message:
+        """The next message of an active socket; the iteration ends after ``TcpClosed``."""
+        try:
+            return await self._mailbox_needed().get()
+        except Closed:
+            raise StopAsyncIteration from None
+
+    async def __aenter__(self) -> Socket:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self.close()
