@@ -104,7 +104,7 @@ class _Value:
     __slots__ = ("value",)
 
     def __init__(self) -> None:
-        self.value = 0.0
+        self.value: float = 0  # an int until a float is added: it prints as one
 
     def inc(self, amount: float = 1) -> None:
         """Add ``amount``."""
