@@ -205,6 +205,7 @@ def _serve_on(
         return 1
     except (ValueError, TypeError, OverflowError) as exc:
         _fail(parser, f"cannot listen on {where}: {_describe(exc)}")
+    listener.plugin = name
     listeners = [listener]
     if args.status:
         try:
@@ -229,6 +230,7 @@ def _serve_status(reactor: Reactor, where: PeerKey) -> Listener:
     status.add_arguments(parser)
     factory = status.make_factory(reactor, parser.parse_args([]))
     listener = reactor.listen(factory, host, port)
+    listener.plugin = "status"
     _announce("status page on http://%s/", format_address(listener.host, listener.port))
     _announce_token(factory)
     return listener

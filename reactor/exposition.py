@@ -150,7 +150,13 @@ class LagHistogram:
         running = 0
         for bound, n in zip((*self.bounds, math.inf), self.counts, strict=True):
             running += n
-            out.append(Sample(name + "_bucket", (*labels, ("le", "+Inf" if bound == math.inf else repr(bound))), running))
+            out.append(
+                Sample(
+                    name + "_bucket",
+                    (*labels, ("le", "+Inf" if bound == math.inf else repr(bound))),
+                    running,
+                )
+            )
         out.append(Sample(name + "_sum", labels, self.sum))
         out.append(Sample(name + "_count", labels, self.count))
         return out

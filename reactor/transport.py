@@ -74,6 +74,7 @@ import selectors
 import socket
 from typing import TYPE_CHECKING
 
+from reactor.metrics import count_timeout
 from reactor.options import (
     DEFAULT_HIGH_WATER,
     DEFAULT_LOW_WATER,
@@ -909,6 +910,7 @@ class Connection:
             self._loop.deadlines.arm(due, self)
             return
         protocol = self._protocol
+        count_timeout(self, "idle")
         try:
             protocol.timeout()
         except Exception as exc:  # noqa: BLE001  contained: this connection only
@@ -940,6 +942,7 @@ class Connection:
             self._write_timer = self._loop.call_at(due, self._write_check)
             return
         log.info("aborting %s: %d bytes not drained in %.3g s", self.peer, self._wsize, timeout)
+        count_timeout(self, "write")
         self._abort(WriteTimeout(f"{self._wsize} bytes not drained in {timeout:g} s"))
 
     # -- socket options ----------------------------------------------------------------
