@@ -93,6 +93,8 @@ def test_the_page_follows_the_table_live(browser: WebDriver) -> None:
         echo = rt.call(reactor.listen, lambda peer: EchoHandler(), "127.0.0.1", 0)
         factory = status_plugin.make_factory(reactor, argparse.Namespace())
         status = rt.call(reactor.listen, factory, "127.0.0.1", 0)
+        rt.call(setattr, echo, "plugin", "echo")  # as reactor serve names them
+        rt.call(setattr, status, "plugin", "status")
 
         def connect(size: int) -> socket.socket:
             s = stack.enter_context(socket.create_connection(("127.0.0.1", echo.port), 10))
@@ -106,6 +108,8 @@ def test_the_page_follows_the_table_live(browser: WebDriver) -> None:
         browser.get(f"http://127.0.0.1:{status.port}/")
         peers = {name(a), name(b), name(c)}
         wait(browser, lambda: set(echo_rows(browser, echo.port)) == peers, "three rows")
+        row = browser.find_element(By.CSS_SELECTOR, f'tr[data-peer="{name(a)}"]')
+        assert row.find_element(By.CSS_SELECTOR, 'td[data-column="plugin"]').text == "echo"
 
         d = connect(50)  # a row appears...
         gone = name(d)
