@@ -22,9 +22,9 @@ from __future__ import annotations
 import hmac
 import ipaddress
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
-from reactor.metrics import listener_figures
+from reactor.metrics import ListenerFigures, listener_figures
 from reactor.protocol import format_peer
 
 if TYPE_CHECKING:
@@ -35,6 +35,7 @@ __all__ = [
     "DEFAULT_LIMIT",
     "MAX_LIMIT",
     "SORT_KEYS",
+    "StatusPage",
     "connection_row",
     "is_loopback",
     "may_close",
@@ -70,6 +71,20 @@ SORT_KEYS: dict[str, _Key] = {
     "state": lambda c, now: _state(c),
 }
 """What ``sort`` may name (``-name`` sorts descending); ties go by id."""
+
+
+class StatusPage(TypedDict):
+    """What ``/status.json`` answers (:func:`page`)."""
+
+    now: float
+    total: int
+    matched: int
+    offset: int
+    limit: int
+    sort: str
+    filter: str
+    connections: list[dict[str, object]]
+    listeners: list[ListenerFigures]
 
 
 def connection_row(conn: ConnectionInfo, now: float, plugin: str = "") -> dict[str, object]:
@@ -124,7 +139,7 @@ def page(
     listeners: Iterable[object],
     now: float,
     query: Mapping[str, str] | None = None,
-) -> dict[str, object]:
+) -> StatusPage:
     """The ``/status.json`` answer for ``query`` (``offset``, ``limit``,
     ``sort``, ``filter``; bad values fall back to the defaults).
 

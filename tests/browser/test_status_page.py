@@ -14,6 +14,7 @@ import os
 import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import cast
 
 import pytest
 
@@ -31,10 +32,10 @@ pytestmark = [
 
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is a test dependency")
 from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
+from selenium.webdriver import Chrome as WebDriver  # noqa: E402
 from selenium.webdriver.chrome.options import Options  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.remote.webdriver import WebDriver  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 FLAGS = (
@@ -83,8 +84,21 @@ def echo_rows(driver: WebDriver, echo_port: int) -> list[str]:
     return rows
 
 
-def wait(driver: WebDriver, condition: Callable[[], bool], what: str) -> None:
-    WebDriverWait(driver, 15, poll_frequency=0.1).until(lambda d: condition(), what)
+def wait(driver: WebDriver, condition: Callable[[], object], what: str) -> None:
+    """Until ``condition()`` is true; an element the page redrew meanwhile means look again."""
+    WebDriverWait(
+        driver, 15, poll_frequency=0.1, ignored_exceptions=(StaleElementReferenceException,)
+    ).until(lambda d: condition(), what)
+
+
+def cell(driver: WebDriver, peer: str, column: str) -> str:
+    row = driver.find_element(By.CSS_SELECTOR, f'tr[data-peer="{peer}"]')
+    return str(row.find_element(By.CSS_SELECTOR, f'td[data-column="{column}"]').text)
+
+
+def click(driver: WebDriver, selector: str) -> bool:
+    driver.find_element(By.CSS_SELECTOR, selector).click()
+    return True
 
 
 def test_the_page_follows_the_table_live(browser: WebDriver) -> None:
@@ -108,8 +122,7 @@ def test_the_page_follows_the_table_live(browser: WebDriver) -> None:
         browser.get(f"http://127.0.0.1:{status.port}/")
         peers = {name(a), name(b), name(c)}
         wait(browser, lambda: set(echo_rows(browser, echo.port)) == peers, "three rows")
-        row = browser.find_element(By.CSS_SELECTOR, f'tr[data-peer="{name(a)}"]')
-        assert row.find_element(By.CSS_SELECTOR, 'td[data-column="plugin"]').text == "echo"
+        wait(browser, lambda: cell(browser, name(a), "plugin") == "echo", "the plugin named")
 
         d = connect(50)  # a row appears...
         gone = name(d)
@@ -117,11 +130,10 @@ def test_the_page_follows_the_table_live(browser: WebDriver) -> None:
         d.close()  # ...and goes
         wait(browser, lambda: gone not in echo_rows(browser, echo.port), "the row gone")
 
-        header = browser.find_element(By.CSS_SELECTOR, 'th[data-column="bytes_in"]')
-        header.click()
+        wait(browser, lambda: click(browser, 'th[data-column="bytes_in"]'), "a sort")
         ascending = [name(b), name(c), name(a)]
         wait(browser, lambda: echo_rows(browser, echo.port) == ascending, "sorted ascending")
-        browser.find_element(By.CSS_SELECTOR, 'th[data-column="bytes_in"]').click()
+        wait(browser, lambda: click(browser, 'th[data-column="bytes_in"]'), "the other way")
         wait(browser, lambda: echo_rows(browser, echo.port) == ascending[::-1], "descending")
 
         screenshot = os.environ.get("SELREACTOR_SCREENSHOT")
@@ -137,9 +149,8 @@ def test_the_page_follows_the_table_live(browser: WebDriver) -> None:
         wait(browser, lambda: len(echo_rows(browser, echo.port)) == 3, "unfiltered")
 
         closed = name(c)
-        row = browser.find_element(By.CSS_SELECTOR, f'tr[data-peer="{closed}"]')
-        conn_id = row.get_attribute("data-id")
-        row.find_element(By.CSS_SELECTOR, "button.close").click()
+        conn_id = cell(browser, closed, "id")
+        wait(browser, lambda: click(browser, f'tr[data-peer="{closed}"] button.close'), "close")
         message = browser.find_element(By.ID, "message")
         wait(browser, lambda: f"closed connection #{conn_id}" in message.text, "the report")
         assert closed in message.text
@@ -147,5 +158,7 @@ def test_the_page_follows_the_table_live(browser: WebDriver) -> None:
         assert c.recv(10) == b""  # the peer saw the close
         wait(browser, lambda: closed not in echo_rows(browser, echo.port), "closed row gone")
 
-        errors = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+        # selenium leaves get_log untyped; its entries are dicts with "level" and "message"
+        get_log = cast("Callable[[str], list[dict[str, object]]]", browser.get_log)
+        errors = [entry for entry in get_log("browser") if entry["level"] == "SEVERE"]
         assert errors == []

@@ -115,8 +115,7 @@ def _status_pair(rt: ReactorThread) -> tuple[Listener, Listener]:
 def test_metrics_count_what_the_clients_did() -> None:
     with ReactorThread() as rt, contextlib.ExitStack() as stack:
         echo, status = _status_pair(rt)
-        socks = [client(echo.port) for _ in range(3)]
-        stack.callback(lambda: [s.close() for s in socks])
+        socks = [stack.enter_context(client(echo.port)) for _ in range(3)]
         for s in socks:
             s.setblocking(True)
             s.sendall(b"x" * 100)

@@ -9,13 +9,14 @@ from dataclasses import dataclass, field
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 
 from reactor import metrics
 from reactor.protocol import PeerKey
 
 
-def parse(text: str) -> dict[str, object]:
+def parse(text: str) -> dict[str, Metric]:
     """Family name -> prometheus_client's Metric."""
     return {fam.name: fam for fam in text_string_to_metric_families(text)}
 
