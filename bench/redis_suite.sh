@@ -17,7 +17,8 @@
 # from $SERVER_PYTHONPATH, to measure another checkout) and stopped at the
 # end.  runtest runs in external-server mode with --durable, so every failing
 # test is counted on its own instead of ending its unit; needs:debug tests are
-# skipped (the plugin has no DEBUG), and so are OBJECT ENCODING checks.  Set SINGLEDB=1 to add --singledb.
+# skipped (the plugin has no DEBUG), as are needs:repl tests (no replication),
+# needs:config-maxmemory tests (no maxmemory) and OBJECT ENCODING checks.  Set SINGLEDB=1 to add --singledb.
 # The per-unit summary is printed at the end; the full log stays in
 # $REDIS_TESTS_CACHE/last-run.log.
 set -euo pipefail
@@ -93,8 +94,11 @@ done
 # -- the run ---------------------------------------------------------------------
 # --ignore-encoding: OBJECT ENCODING reports Redis's internal representations
 # (int, embstr, listpack), which a Python server does not have.
+# needs:repl: those tests read the replication stream (SYNC); a key-value server
+# has no replication.  needs:config-maxmemory: the plugin has no maxmemory, and
+# such a test failing inside MULTI would leave the shared client in MULTI.
 args=(--host 127.0.0.1 --port "$port" --clients 1 --durable --timeout 600 --tags -needs:debug
-    --ignore-encoding)
+    --tags -needs:repl --tags -needs:config-maxmemory --ignore-encoding)
 if [ "${SINGLEDB:-0}" = "1" ]; then
     args+=(--singledb)
 fi

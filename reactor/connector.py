@@ -140,6 +140,7 @@ class Connector:
         """Why the attempt failed (``TimeoutError`` at the deadline)."""
         self._callbacks: list[Callable[[Connector], object]] = []
         self._sock: socket.socket | None = None
+        self._address: object = None  # what the socket connects to
         self._timer: TimerHandle | None = None
         if timeout is not None:
             self._timer = reactor.call_later(timeout, self._timed_out, timeout)
@@ -204,6 +205,7 @@ class Connector:
             return
         sock.setblocking(False)
         self._sock = sock
+        self._address = address
         try:
             err = sock.connect_ex(address)  # type: ignore[arg-type]
         except _ADDRESS_ERRORS as exc:
@@ -217,13 +219,13 @@ class Connector:
             self._end(ConnectState.FAILED, OSError(err, os.strerror(err)))
 
     def on_writable(self) -> None:
-        """The handshake ended: connected, or failed with ``SO_ERROR``."""
+        """The handshake ended: connected, or failed with the socket's error."""
         sock = self._sock
         assert sock is not None
         self.reactor.selector.unregister(sock.fileno())
-        err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-        if err:
-            self._end(ConnectState.FAILED, OSError(err, os.strerror(err)))
+        error = _handshake_error(sock)
+        if error is not None:
+            self._end(ConnectState.FAILED, error)
         else:
             self._connected()
 
@@ -243,9 +245,13 @@ class Connector:
         assert sock is not None
         try:
             peer = sock.getpeername()
-        except OSError as exc:  # reset already
-            self._end(ConnectState.FAILED, exc)
-            return
+        except OSError as exc:
+            if exc.errno != errno.ENOTCONN or sock.family == socket.AF_UNIX:
+                self._end(ConnectState.FAILED, exc)
+                return
+            # Reset since the handshake ended: the peer is the address connected
+            # to, and what it sent before the reset is still there to be read.
+            peer = self._address
         key = normalise_address(sock.family, peer, 0)
         try:
             handler = self.factory(key)
@@ -302,6 +308,35 @@ class Connector:
                 self.reactor.call_exception_handler(
                     {"message": "connect callback failed", "exception": exc, "connector": self}
                 )
+
+
+def _handshake_error(sock: socket.socket) -> OSError | None:
+    """Why the handshake failed, or ``None`` if it completed.
+
+    A completed handshake may already be undone by the peer's reset (a
+    server that writes a line and aborts): ``getpeername`` then fails with
+    ENOTCONN, just as after a refused connect.  A peek tells the two apart
+    without taking the error: bytes the peer sent before the reset are read
+    first, so the connection goes ahead, delivers them, and then meets the
+    reset as ``connection_lost``.  With nothing queued the peek raises the
+    socket's error (refused, reset, unreachable), which fails the attempt.
+    """
+    try:
+        sock.getpeername()
+    except OSError as exc:
+        if exc.errno != errno.ENOTCONN:
+            return exc
+    else:
+        return None
+    try:
+        if sock.recv(1, socket.MSG_PEEK):
+            return None
+    except (BlockingIOError, InterruptedError):
+        pass
+    except OSError as exc:
+        return exc
+    err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+    return OSError(err, os.strerror(err)) if err else None
 
 
 def connect(

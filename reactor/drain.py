@@ -14,10 +14,21 @@ and once none is left the callbacks run.
 Connections made after the drain started (an outbound connect that was still
 in progress) are not asked to drain; the deadline aborts them if they are
 still open.
+
+One connection's part of a drain (:meth:`~reactor.transport.Connection.drain`,
+``close_when_done``, ``end_input``) goes through the stages of
+:class:`DrainStage`.  ``close()`` would lose data here: it stops reading, and a
+socket closed with unread input resets the connection, which can destroy the
+answer still on its way to the peer.  So a drained connection that is not idle
+keeps reading and answering until the peer's EOF (``close_when_done``) or
+until a read leaves the kernel empty (``end_input``, for request/response
+protocols).  The stage is read only on the drain's own paths (the EOF, the
+reap, a routed delivery), never on the common read or write path.
 """
 
 from __future__ import annotations
 
+import enum
 import logging
 from typing import TYPE_CHECKING
 
@@ -29,9 +40,27 @@ if TYPE_CHECKING:
     from reactor.protocol import TimerHandle
     from reactor.seam import ServingHost
 
-__all__ = ["Drain"]
+__all__ = ["DRAIN_QUIET", "Drain", "DrainStage"]
 
 log = logging.getLogger(__name__)
+
+DRAIN_QUIET = 1.0
+"""Seconds without I/O after which a connection that has received data can be idle.
+
+An empty receive buffer alone does not show that a peer is done: a peer in
+the middle of a stream often has nothing in our kernel between two round
+trips.  A connection that never received anything is idle without waiting.
+"""
+
+
+class DrainStage(enum.Enum):
+    """Where one connection is in a graceful drain."""
+
+    NONE = "none"  # not draining
+    REQUESTED = "requested"  # drain() ran the handler's hook, which decides
+    CLOSE_AT_EOF = "close at eof"  # close_when_done(): close at the peer's EOF
+    END_INPUT = "end input"  # end_input(): EOF once a read leaves the kernel empty
+    INPUT_ENDED = "input ended"  # end_input()'s EOF was delivered
 
 
 class Drain:

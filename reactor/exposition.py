@@ -5,8 +5,7 @@ A :class:`Counter`, :class:`Gauge` or :class:`Histogram` lives in a
 child for those values, made once and reused); a registry may also call
 collector functions at scrape time, which return :class:`Family` objects
 built from figures kept elsewhere.  :func:`render` writes families as the
-text format, merging same-named ones; :func:`merge_workers` labels several
-processes' samples with ``worker``.  No dependency beyond the standard
+text format, merging same-named ones.  No dependency beyond the standard
 library; no locks (a reactor is one thread).
 
 :mod:`reactor.metrics` re-exports all of this with the reactor's own figures.
@@ -31,10 +30,7 @@ __all__ = [
     "LagHistogram",
     "Registry",
     "Sample",
-    "families_from_json",
-    "families_to_json",
     "merge",
-    "merge_workers",
     "render",
     "value",
 ]
@@ -405,62 +401,6 @@ def render(families: Iterable[Family]) -> str:
         out.append(f"# HELP {fam.name} {help_text}\n# TYPE {fam.name} {fam.kind}\n")
         out.extend(f"{s.name}{_labels(s.labels)} {_number(s.value)}\n" for s in fam.samples)
     return "".join(out)
-
-
-def merge_workers(snapshots: Mapping[str, Iterable[Family]]) -> list[Family]:
-    """Several processes' families as one, each sample labelled ``worker=KEY``.
-
-    A supervisor of ``--workers N`` collects each worker's families (with
-    :func:`families_to_json` over a pipe, say), then renders
-    ``render(merge_workers({"0": f0, "1": f1, ...}))``.
-    """
-    labelled: list[Family] = []
-    for worker, families in snapshots.items():
-        for fam in families:
-            labelled.append(
-                Family(
-                    fam.name,
-                    fam.kind,
-                    fam.help,
-                    [
-                        Sample(s.name, (("worker", str(worker)), *s.labels), s.value)
-                        for s in fam.samples
-                    ],
-                )
-            )
-    return merge(labelled)
-
-
-def families_to_json(families: Iterable[Family]) -> list[dict[str, object]]:
-    """Families as plain JSON-ready data (for :func:`families_from_json`)."""
-    return [
-        {
-            "name": fam.name,
-            "kind": fam.kind,
-            "help": fam.help,
-            "samples": [[s.name, [list(p) for p in s.labels], s.value] for s in fam.samples],
-        }
-        for fam in families
-    ]
-
-
-def families_from_json(data: Iterable[Mapping[str, object]]) -> list[Family]:
-    """The inverse of :func:`families_to_json`; :exc:`ValueError` for anything else."""
-    families = []
-    try:
-        for item in data:
-            raw = item["samples"]
-            assert isinstance(raw, list)
-            samples = [
-                Sample(str(name), tuple((str(k), str(v)) for k, v in labels), float(number))
-                for name, labels, number in raw
-            ]
-            families.append(
-                Family(str(item["name"]), str(item["kind"]), str(item["help"]), samples)
-            )
-    except (KeyError, TypeError, AssertionError) as exc:
-        raise ValueError(f"not a metrics snapshot: {exc!r}") from None
-    return families
 
 
 def value(families: Iterable[Family], name: str, **labels: str) -> float | None:

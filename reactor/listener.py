@@ -24,19 +24,17 @@ from __future__ import annotations
 import enum
 import errno
 import logging
-import os
 import selectors
 import socket
-import stat
 from typing import TYPE_CHECKING, TypedDict
 
+from reactor.binding import bind_socket, remove_stale_unix_socket
 from reactor.options import (
     DEFAULT_HIGH_WATER,
     DEFAULT_READ_SIZE,
     ConnectionOptions,
     check_count,
     check_delay,
-    check_port,
 )
 from reactor.transport import Connection, normalise_address
 
@@ -84,65 +82,6 @@ class ListenerOptions(TypedDict, total=False):
     nodelay: bool
     keepalive: bool
     sock: socket.socket | None
-
-
-def bind_socket(
-    host: str | None,
-    port: int,
-    *,
-    backlog: int = 511,
-    reuse_port: bool = False,
-    dual_stack: bool = False,
-) -> socket.socket:
-    """Make a non-blocking listening socket.
-
-    ``host`` may be an IPv4 or IPv6 address, a name (resolved once, here), an
-    empty string or ``None`` for every interface, or a Unix socket path
-    (starting with ``/``, ``./`` or ``unix:``, which ignores ``port``).
-    ``port`` is 0 (any free port) to 65535 and ``backlog`` at least 0, else
-    :exc:`ValueError`.  ``dual_stack`` makes an IPv6 socket accept IPv4 peers
-    too (their keys are dotted quads).
-    """
-    check_count("backlog", backlog, 0)
-    if host is not None and (host.startswith(("/", "./", "unix:"))):
-        path = host[5:] if host.startswith("unix:") else host
-        _remove_stale_unix_socket(path)
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            sock.bind(path)
-            sock.listen(backlog)
-        except OSError:
-            sock.close()
-            raise
-        sock.setblocking(False)
-        return sock
-    check_port(port)  # getaddrinfo would take 70000 as 70000 % 65536
-    if not host:
-        host = "::" if dual_stack and socket.has_ipv6 else "0.0.0.0"  # noqa: S104  asked for
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-    family, type_, proto, _, address = infos[0]
-    sock = socket.socket(family, type_, proto)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if reuse_port:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        if family == socket.AF_INET6:
-            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0 if dual_stack else 1)
-        sock.bind(address)
-        sock.listen(backlog)
-    except OSError:
-        sock.close()
-        raise
-    sock.setblocking(False)
-    return sock
-
-
-def _remove_stale_unix_socket(path: str) -> None:
-    try:
-        if stat.S_ISSOCK(os.stat(path).st_mode):
-            os.unlink(path)
-    except FileNotFoundError:
-        pass
 
 
 class Listener:
@@ -458,7 +397,7 @@ class Listener:
         if self in self.reactor.listeners:
             self.reactor.listeners.remove(self)
         if self._path:
-            _remove_stale_unix_socket(self._path)
+            remove_stale_unix_socket(self._path)
 
     def is_closed(self) -> bool:
         """Whether :meth:`close` was called."""

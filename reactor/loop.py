@@ -26,26 +26,23 @@ transports, listeners and connectors it drives is :mod:`reactor.seam`.
 
 from __future__ import annotations
 
-import collections
 import logging
 import selectors
-import signal
-import sys
 import threading
-import time
 import types
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Protocol, TypeAlias, cast
+from typing import TYPE_CHECKING, TypeAlias, cast
 
 from reactor.connector import ConnectOptions, Connector, connect
 from reactor.drain import Drain
+from reactor.errors import log_context
 from reactor.listener import Listener, ListenerOptions
 from reactor.metrics import LagHistogram
 from reactor.poller import READ_BITS, WRITE_BITS, EpollSelector
 from reactor.poller import available as poller_available
+from reactor.scheduler import FileLike, Scheduler
 from reactor.seam import Closable, LiveConnection, Watcher
-from reactor.timers import DeadlineQueue, Handle, TimerHandle, TimerQueue
-from reactor.waker import FdWatcher, Waker
+from reactor.timers import DeadlineQueue
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -59,32 +56,17 @@ log = logging.getLogger(__name__)
 EVENT_READ = selectors.EVENT_READ
 EVENT_WRITE = selectors.EVENT_WRITE
 
-_INF = float("inf")
 # The longest one select() may block: epoll takes milliseconds in a C int (about
 # 24 days), so a far timer wakes the loop once a day instead (as asyncio does).
 _MAX_WAIT = 86400.0
 _get_ident = threading.get_ident
 
 
-class _HasFileno(Protocol):
-    def fileno(self) -> int: ...
-
-
-FileLike: TypeAlias = int | _HasFileno
-"""A descriptor: an ``int`` or any object with ``fileno()``."""
-
 ExceptionHandler: TypeAlias = Callable[["Reactor", dict[str, object]], object]
 """``handler(reactor, context)``; ``context`` has ``message`` and maybe ``exception``."""
 
 
-def _fileno(fileobj: FileLike) -> int:
-    fd = fileobj if isinstance(fileobj, int) else fileobj.fileno()
-    if fd < 0:
-        raise ValueError(f"invalid file descriptor {fd}")
-    return fd
-
-
-class Reactor:
+class Reactor(Scheduler):
     """A single-threaded event loop over a :mod:`selectors` selector.
 
     ``clock`` is any zero-argument callable returning monotonic seconds; tests
@@ -118,25 +100,14 @@ class Reactor:
         self._watchers_by_fd = cast(
             "dict[int, Watcher]", self._epoll.watchers if self._epoll is not None else {}
         )
-        self._clock: Callable[[], float] = clock if clock is not None else time.monotonic
+        super().__init__(selector, clock, debug, self.call_exception_handler)
         self.now = self._clock()
         """The time of the current turn, stamped once after each poll."""
-        self._ready: collections.deque[Handle] = collections.deque()
-        self._timers = TimerQueue()
         self.deadlines = DeadlineQueue(self.call_at, self.time)
         """The connections' idle deadlines, behind one timer."""
-        self._watchers: dict[int, FdWatcher] = {}
         self._stopping = False
-        self._closed = False
-        self._debug = bool(sys.flags.dev_mode) if debug is None else bool(debug)
-        # One attribute for the scheduling methods' fast path: false unless
-        # debug mode is on or the reactor is closed (then _refuse looks closer).
-        self._strict = self._debug
-        self._thread_id: int | None = None  # the thread in run() or run_once()
         self._turn_lock = threading.Lock()  # held by whoever runs the loop
         self._exception_handler: ExceptionHandler | None = None
-        self._signal_handlers: dict[int, Handle] = {}
-        self._old_wakeup_fd: int | None = None
         self._connections: dict[int, LiveConnection] = {}
         self._connections_view = types.MappingProxyType(self._connections)
         self._closing: list[LiveConnection] = []
@@ -148,202 +119,7 @@ class Reactor:
         self.timer_lag = LagHistogram()
         """How late each timer fired (``selreactor_loop_lag_seconds``)."""
         self._lateness = self.timer_lag.observe
-        self._waker = Waker(self._signal_arrived, self.call_exception_handler)
         self.selector.register(self._waker.rsock.fileno(), EVENT_READ, self._waker)
-
-    # -- time and callbacks -------------------------------------------------
-
-    def time(self) -> float:
-        """The reactor's monotonic clock, in seconds."""
-        return self._clock()
-
-    def call_soon(self, callback: Callable[..., object], *args: object) -> Handle:
-        """Run ``callback(*args)`` on the next turn; callbacks run in FIFO order.
-
-        Not thread-safe: from another thread use :meth:`call_soon_threadsafe`
-        (debug mode raises :exc:`RuntimeError` for such a call while the loop
-        runs).  Raises :exc:`TypeError` for a callback that is not callable and
-        :exc:`RuntimeError` once the reactor is closed.
-        """
-        if self._strict or not callable(callback):
-            self._refuse(callback, "call_soon")
-        handle = Handle(callback, args)
-        self._ready.append(handle)
-        return handle
-
-    def call_later(
-        self, delay: float, callback: Callable[..., object], *args: object
-    ) -> TimerHandle:
-        """Run ``callback(*args)`` after ``delay`` seconds.
-
-        ``delay`` is a number: :exc:`TypeError` otherwise, :exc:`ValueError` for
-        NaN (which has no place in a deadline order).  A delay of ``+inf`` is
-        accepted, as asyncio accepts it: the timer never fires and costs
-        nothing (it is not stored; ``cancel()`` is harmless).  A delay of zero
-        or less is due on the next turn.  Checked like :meth:`call_soon`.
-        """
-        if self._strict or not callable(callback):
-            self._refuse(callback, "call_later")
-        try:
-            when = self._clock() + delay
-            if when < _INF:
-                return self._timers.push(when, callback, args)
-        except TypeError:
-            raise TypeError(f"call_later() needs a delay in seconds, got {delay!r}") from None
-        return _never(when, callback, args, "call_later")
-
-    def call_at(self, when: float, callback: Callable[..., object], *args: object) -> TimerHandle:
-        """Run ``callback(*args)`` once :meth:`time` reaches ``when``.
-
-        Timers fire in deadline order; equal deadlines in scheduling order.
-        ``when`` is checked like :meth:`call_later`'s delay (``+inf``: never),
-        the rest like :meth:`call_soon`.
-        """
-        if self._strict or not callable(callback):
-            self._refuse(callback, "call_at")
-        try:
-            if when < _INF:
-                return self._timers.push(when, callback, args)
-        except TypeError:
-            raise TypeError(f"call_at() needs a time in seconds, got {when!r}") from None
-        return _never(when, callback, args, "call_at")
-
-    def call_soon_threadsafe(self, callback: Callable[..., object], *args: object) -> Handle:
-        """Like :meth:`call_soon`, from any thread; wakes the selector.
-
-        Wake-ups are coalesced: however many threads call at once, at most
-        one byte is written per loop turn.  On a closed reactor the callback
-        is dropped (a thread racing with :meth:`close` cannot avoid the race,
-        and must not get an error for it); a callback that is not callable
-        raises :exc:`TypeError`.
-        """
-        if not callable(callback):
-            raise TypeError(f"call_soon_threadsafe() needs a callable, got {callback!r}")
-        handle = Handle(callback, args)
-        if not self._closed:
-            self._ready.append(handle)  # deque.append is atomic
-            self._waker.wake()
-        return handle
-
-    def _refuse(self, callback: object, method: str) -> None:
-        """The slow path of the scheduling methods: raise for what is wrong."""
-        if self._closed:
-            raise RuntimeError("the reactor is closed")
-        if not callable(callback):
-            raise TypeError(f"{method}() needs a callable, got {callback!r}")
-        if self._debug:
-            self._check_thread(method)
-
-    def _check_thread(self, method: str) -> None:
-        """Debug mode: refuse a non-thread-safe call from outside a running loop's thread."""
-        thread = self._thread_id
-        if thread is not None and thread != _get_ident():
-            raise RuntimeError(
-                f"{method}() called from another thread while the reactor runs;"
-                " use call_soon_threadsafe()"
-            )
-
-    def set_debug(self, enabled: bool) -> None:
-        """Turn debug mode on or off.
-
-        In debug mode :meth:`call_soon`, :meth:`call_later`, :meth:`call_at`,
-        :meth:`add_reader`, :meth:`add_writer`, :meth:`remove_reader`,
-        :meth:`remove_writer`, :meth:`listen` and :meth:`connect` raise
-        :exc:`RuntimeError` when called from a thread other than the one
-        running the loop, while it runs: inside :meth:`run`, or during a
-        :meth:`run_once` turn (asyncio's ``_check_thread``).  Off, those
-        checks cost one attribute test per call; the checks for a closed
-        reactor and for a callback that is not callable are always made.
-        """
-        self._debug = bool(enabled)
-        self._strict = self._debug or self._closed
-
-    def get_debug(self) -> bool:
-        """Whether debug mode is on (see :meth:`set_debug`)."""
-        return self._debug
-
-    def next_deadline(self) -> float | None:
-        """When the loop next has work: now if callbacks are ready, else the
-        earliest timer's deadline, or ``None`` when only I/O can wake it."""
-        if self._ready:
-            return self._clock()
-        return self._timers.next_deadline()
-
-    def timeout(self) -> float | None:
-        """Seconds a host loop may sleep before calling :meth:`run_once` again."""
-        if self._ready:
-            return 0.0
-        deadline = self._timers.next_deadline()
-        if deadline is None:
-            return None
-        return max(0.0, deadline - self._clock())
-
-    # -- descriptors ----------------------------------------------------------
-
-    def add_reader(
-        self, fileobj: FileLike, callback: Callable[..., object], *args: object
-    ) -> None:
-        """Call ``callback(*args)`` whenever ``fileobj`` is readable.
-
-        Checked like :meth:`call_soon`; replaces an earlier reader of ``fileobj``.
-        """
-        if self._strict or not callable(callback):
-            self._refuse(callback, "add_reader")
-        watcher = self._watcher(_fileno(fileobj))
-        watcher.reader = Handle(callback, args)
-        self._update_watcher(watcher)
-
-    def add_writer(
-        self, fileobj: FileLike, callback: Callable[..., object], *args: object
-    ) -> None:
-        """Call ``callback(*args)`` whenever ``fileobj`` is writable.
-
-        Checked like :meth:`call_soon`; replaces an earlier writer of ``fileobj``.
-        """
-        if self._strict or not callable(callback):
-            self._refuse(callback, "add_writer")
-        watcher = self._watcher(_fileno(fileobj))
-        watcher.writer = Handle(callback, args)
-        self._update_watcher(watcher)
-
-    def remove_reader(self, fileobj: FileLike) -> bool:
-        """Stop watching ``fileobj`` for reading; false if it was not watched."""
-        if self._debug:
-            self._check_thread("remove_reader")
-        watcher = self._watchers.get(_fileno(fileobj))
-        if watcher is None or watcher.reader is None:
-            return False
-        watcher.reader = None
-        self._update_watcher(watcher)
-        return True
-
-    def remove_writer(self, fileobj: FileLike) -> bool:
-        """Stop watching ``fileobj`` for writing; false if it was not watched."""
-        if self._debug:
-            self._check_thread("remove_writer")
-        watcher = self._watchers.get(_fileno(fileobj))
-        if watcher is None or watcher.writer is None:
-            return False
-        watcher.writer = None
-        self._update_watcher(watcher)
-        return True
-
-    def _watcher(self, fd: int) -> FdWatcher:
-        watcher = self._watchers.get(fd)
-        if watcher is None:
-            watcher = self._watchers[fd] = FdWatcher(fd, self.call_exception_handler)
-        return watcher
-
-    def _update_watcher(self, watcher: FdWatcher) -> None:
-        events = watcher.events()
-        fd = watcher.fd
-        if not events:
-            del self._watchers[fd]
-            self.selector.unregister(fd)
-        elif fd in self.selector.get_map():
-            self.selector.modify(fd, events, watcher)
-        else:
-            self.selector.register(fd, events, watcher)
 
     # -- connections (used by transports and listeners) -----------------------
 
@@ -550,14 +326,6 @@ class Reactor:
         """
         self._stopping = True
 
-    def is_running(self) -> bool:
-        """Whether :meth:`run` is on the stack, or :meth:`run_once` is in a turn."""
-        return self._thread_id is not None
-
-    def is_closed(self) -> bool:
-        """Whether :meth:`close` was called."""
-        return self._closed
-
     def fileno(self) -> int:
         """The selector's own descriptor (epoll, kqueue), for a host loop to poll.
 
@@ -581,8 +349,7 @@ class Reactor:
         for conn in list(self._connections.values()):
             conn.abort()
         self._reap()
-        for signum in list(self._signal_handlers):
-            self.remove_signal_handler(signum)
+        self._signals.remove_all()
         self._closed = True
         self._strict = True
         self._ready.clear()
@@ -590,10 +357,6 @@ class Reactor:
         self._watchers.clear()
         self.selector.close()
         self._waker.close()
-
-    def _check_open(self) -> None:
-        if self._closed:
-            raise RuntimeError("the reactor is closed")
 
     def __enter__(self) -> Reactor:
         return self
@@ -620,64 +383,4 @@ class Reactor:
 
     def default_exception_handler(self, context: dict[str, object]) -> None:
         """Log ``context`` at error level, with the traceback when there is one."""
-        exc = context.get("exception")
-        details = ", ".join(
-            f"{k}={v!r}" for k, v in context.items() if k not in ("message", "exception")
-        )
-        message = str(context.get("message", "unhandled error"))
-        if details:
-            message = f"{message} ({details})"
-        if isinstance(exc, BaseException):
-            log.error("%s", message, exc_info=(type(exc), exc, exc.__traceback__))
-        else:
-            log.error("%s", message)
-
-    # -- signals -----------------------------------------------------------------
-
-    def add_signal_handler(
-        self, signum: int, callback: Callable[..., object], *args: object
-    ) -> None:
-        """Run ``callback(*args)`` on the loop when ``signum`` arrives.
-
-        Main thread only (a rule of :func:`signal.set_wakeup_fd`).  The handler
-        runs as an ordinary callback, never inside interrupted code.
-        """
-        self._check_open()
-        if threading.current_thread() is not threading.main_thread():
-            raise RuntimeError("signal handlers can only be added from the main thread")
-        if self._old_wakeup_fd is None:
-            self._old_wakeup_fd = signal.set_wakeup_fd(
-                self._waker.wsock.fileno(), warn_on_full_buffer=False
-            )
-        signal.signal(signum, _ignore_signal)
-        self._signal_handlers[signum] = Handle(callback, args)
-
-    def remove_signal_handler(self, signum: int) -> bool:
-        """Restore the default disposition of ``signum``; false if none was set."""
-        if self._signal_handlers.pop(signum, None) is None:
-            return False
-        default = signal.default_int_handler if signum == signal.SIGINT else signal.SIG_DFL
-        signal.signal(signum, default)
-        if not self._signal_handlers and self._old_wakeup_fd is not None:
-            signal.set_wakeup_fd(self._old_wakeup_fd)
-            self._old_wakeup_fd = None
-        return True
-
-    def _signal_arrived(self, signum: int) -> None:
-        handle = self._signal_handlers.get(signum)
-        if handle is not None:
-            self._ready.append(handle)
-
-
-def _never(
-    when: float, callback: Callable[..., object], args: tuple[object, ...], method: str
-) -> TimerHandle:
-    """``when`` is not below ``+inf``: a timer that never fires, or an error."""
-    if when == _INF:  # never due: not stored, so it costs nothing
-        return TimerHandle(when, callback, args, None)
-    # NaN compares false with everything: in the heap it would break the order.
-    raise ValueError(f"{method}() needs a time that is not NaN, got {when!r}")
-
-
-def _ignore_signal(signum: int, frame: types.FrameType | None) -> None:
-    """The Python-level handler: the wake-up fd already carries the signal."""
+        log_context(log, context)

@@ -46,10 +46,7 @@ from reactor.exposition import (
     LagHistogram,
     Registry,
     Sample,
-    families_from_json,
-    families_to_json,
     merge,
-    merge_workers,
     render,
     value,
 )
@@ -337,6 +334,62 @@ def reactor_families(reactor: object) -> list[Family]:
     if isinstance(lag, LagHistogram):
         name = "selreactor_loop_lag_seconds"
         families.append(Family(name, "histogram", "How late timers fired", lag.samples(name, ())))
+    return families
+
+
+def merge_workers(snapshots: Mapping[str, Iterable[Family]]) -> list[Family]:
+    """Several processes' families as one, each sample labelled ``worker=KEY``.
+
+    A supervisor of ``--workers N`` collects each worker's families (with
+    :func:`families_to_json` over a pipe, say), then renders
+    ``render(merge_workers({"0": f0, "1": f1, ...}))``.
+    """
+    labelled: list[Family] = []
+    for worker, families in snapshots.items():
+        for fam in families:
+            labelled.append(
+                Family(
+                    fam.name,
+                    fam.kind,
+                    fam.help,
+                    [
+                        Sample(s.name, (("worker", str(worker)), *s.labels), s.value)
+                        for s in fam.samples
+                    ],
+                )
+            )
+    return merge(labelled)
+
+
+def families_to_json(families: Iterable[Family]) -> list[dict[str, object]]:
+    """Families as plain JSON-ready data (for :func:`families_from_json`)."""
+    return [
+        {
+            "name": fam.name,
+            "kind": fam.kind,
+            "help": fam.help,
+            "samples": [[s.name, [list(p) for p in s.labels], s.value] for s in fam.samples],
+        }
+        for fam in families
+    ]
+
+
+def families_from_json(data: Iterable[Mapping[str, object]]) -> list[Family]:
+    """The inverse of :func:`families_to_json`; :exc:`ValueError` for anything else."""
+    families = []
+    try:
+        for item in data:
+            raw = item["samples"]
+            assert isinstance(raw, list)
+            samples = [
+                Sample(str(name), tuple((str(k), str(v)) for k, v in labels), float(number))
+                for name, labels, number in raw
+            ]
+            families.append(
+                Family(str(item["name"]), str(item["kind"]), str(item["help"]), samples)
+            )
+    except (KeyError, TypeError, AssertionError) as exc:
+        raise ValueError(f"not a metrics snapshot: {exc!r}") from None
     return families
 
 

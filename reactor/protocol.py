@@ -19,6 +19,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Literal, Protocol, TypeAlias
 
+from reactor.addresses import PeerKey, format_peer
+from reactor.errors import ProtocolError
+
 if TYPE_CHECKING:
     import argparse
 
@@ -40,48 +43,8 @@ __all__ = [
     "missing_hook",
 ]
 
-PeerKey: TypeAlias = tuple[str, int]
-"""The key of the connection table: the peer's (host, port).
-
-IPv4-mapped IPv6 addresses become dotted quads, IPv6 scope ids are kept as
-``%scope`` in the host, and Unix-socket peers (which have no port) are keyed
-``("unix:" + peer path, connection id)`` so two of them never collide.
-"""
-
-
-def format_peer(key: PeerKey) -> str:
-    """A peer key as an address is written: ``127.0.0.1:5678``, ``[::1]:5678``.
-
-    IPv6 hosts are bracketed (a ``%scope`` stays inside the brackets), so for
-    every IP key the string reads back as the key: the host is what precedes
-    the last ``:``, without its brackets, and the port what follows it.  A
-    Unix key ``("unix:/path", id)`` is shown as ``unix:/path#id``: the ``#``
-    says the number is the connection id that keeps two peers of one socket
-    apart, not a port; an id of 0 (a listener's or an outbound connection's
-    own address, where there is nothing to tell apart) is left out.
-    Every view of the connection table (the status page, the chat room, the
-    HTTP application's ``/connections``, the RESP server's ``CLIENT LIST``)
-    writes peer keys with it (``CLIENT LIST`` keeps Redis's ``path:0`` for
-    Unix peers).
-    """
-    host, port = key
-    if host.startswith("unix:"):
-        return f"{host}#{port}" if port else host
-    if ":" in host:
-        return f"[{host}]:{port}"
-    return f"{host}:{port}"
-
-
 ActiveMode: TypeAlias = bool | int | Literal["once"]
 """gen_tcp's ``{active, true | false | once | N}``; see :meth:`Transport.set_active`."""
-
-
-class ProtocolError(Exception):
-    """The peer broke the protocol: close that connection, log at info.
-
-    Raised by parsers and framers.  It is the peer's fault, not a bug here,
-    so the reactor logs it with the peer key and aborts only that connection.
-    """
 
 
 class Clock(Protocol):

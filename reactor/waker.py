@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
     from reactor.timers import Handle
 
-__all__ = ["FdWatcher", "Waker"]
+__all__ = ["FdWatcher", "FdWatchers", "Waker"]
 
 EVENT_READ = selectors.EVENT_READ
 EVENT_WRITE = selectors.EVENT_WRITE
@@ -67,6 +67,56 @@ class FdWatcher:
     def events(self) -> int:
         """The selector events wanted now: reading, writing, both or none (0)."""
         return (EVENT_READ if self.reader else 0) | (EVENT_WRITE if self.writer else 0)
+
+
+class FdWatchers:
+    """Every descriptor watched with ``add_reader``/``add_writer``, and its selector entry."""
+
+    def __init__(
+        self, selector: selectors.BaseSelector, report: Callable[[dict[str, object]], None]
+    ) -> None:
+        self._selector = selector
+        self._report = report
+        self._by_fd: dict[int, FdWatcher] = {}
+
+    def set_reader(self, fd: int, handle: Handle | None) -> bool:
+        """Make ``handle`` the reader of ``fd`` (``None``: none); false if nothing changed."""
+        watcher = self._watcher(fd, handle is not None)
+        if watcher is None or (handle is None and watcher.reader is None):
+            return False
+        watcher.reader = handle
+        self._update(watcher)
+        return True
+
+    def set_writer(self, fd: int, handle: Handle | None) -> bool:
+        """Make ``handle`` the writer of ``fd`` (``None``: none); false if nothing changed."""
+        watcher = self._watcher(fd, handle is not None)
+        if watcher is None or (handle is None and watcher.writer is None):
+            return False
+        watcher.writer = handle
+        self._update(watcher)
+        return True
+
+    def clear(self) -> None:
+        """Forget every watcher (the selector is being closed)."""
+        self._by_fd.clear()
+
+    def _watcher(self, fd: int, create: bool) -> FdWatcher | None:
+        watcher = self._by_fd.get(fd)
+        if watcher is None and create:
+            watcher = self._by_fd[fd] = FdWatcher(fd, self._report)
+        return watcher
+
+    def _update(self, watcher: FdWatcher) -> None:
+        events = watcher.events()
+        fd = watcher.fd
+        if not events:
+            del self._by_fd[fd]
+            self._selector.unregister(fd)
+        elif fd in self._selector.get_map():
+            self._selector.modify(fd, events, watcher)
+        else:
+            self._selector.register(fd, events, watcher)
 
 
 class Waker:

@@ -31,6 +31,7 @@ from protocols.resp.parser import OK, PONG, encode_bulk, encode_error, parse_int
 from protocols.resp.replies import NOT_INTEGER, wrong_arity
 from protocols.resp.session import Command, CommandFn, Host, Session, Spec
 from protocols.resp.strings import StringCommands
+from protocols.resp.transactions import TransactionCommands
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -112,6 +113,11 @@ TABLE: tuple[Spec, ...] = (
     _S("config", "admin", "config_", -2, "admin", _NONE, "server", "Read and change settings"),
     _S("time", "admin", "time", 1, "fast", _NONE, "server", "The server's clock"),
     _S("function", "admin", "function", -2, "", _NONE, "scripting", "Functions (none)"),
+    _S("multi", "transactions", "multi", 1, "fast", _NONE, "transactions", "Start a transaction"),
+    _S("exec", "transactions", "exec_", 1, "", _NONE, "transactions", "Run the transaction"),
+    _S("discard", "transactions", "discard", 1, "fast", _NONE, "transactions", "Drop it"),
+    _S("watch", "transactions", "watch", -2, "fast", _ALL, "transactions", "Watch keys"),
+    _S("unwatch", "transactions", "unwatch", 1, "fast", _NONE, "transactions", "Forget WATCH"),
 )
 """Every command, in COMMAND's order."""
 
@@ -136,7 +142,7 @@ class ConnectionCommands:
 
     def quit(self, session: Session, args: list[bytes]) -> bytes:
         """``QUIT``: OK, then the connection closes."""
-        session.quit = True
+        session.close_after_reply()
         return OK
 
     def select(self, session: Session, args: list[bytes]) -> bytes:
@@ -176,6 +182,7 @@ class Commands:
         self.bits = BitCommands(self)
         self.clients = ClientCommands(self)
         self.admin = Admin(self)
+        self.transactions = TransactionCommands(self)
         impls: dict[str, object] = {
             "connection": ConnectionCommands(self),
             "strings": self.strings,
@@ -184,6 +191,7 @@ class Commands:
             "lists": ListCommands(self),
             "clients": self.clients,
             "admin": self.admin,
+            "transactions": self.transactions,
         }
         for spec in TABLE:
             self.add(spec, getattr(impls[spec.impl], spec.method))
@@ -235,6 +243,34 @@ class Commands:
         if reply[0] == 45:  # '-'
             self.errors += 1
         return reply
+
+    def dispatcher(self, session: Session) -> CommandFn:
+        """The function that runs ``session``'s commands: :meth:`execute`, or MULTI's queue.
+
+        The handler takes it once and again only after a reply that set
+        ``session.attention``.
+        """
+        tx = session.tx
+        if tx is not None and tx.queue is not None:
+            return self.transactions.queue
+        return self.execute
+
+    def run(self, session: Session, args: list[bytes]) -> bytes:
+        """Run one command as the session's connection would (inside MULTI: queue it)."""
+        return self.dispatcher(session)(session, args)
+
+    def find(self, args: list[bytes]) -> Command | bytes:
+        """The command ``args`` names with a right number of words, else the error reply."""
+        entry = self._table.get(args[0]) or self._table.get(args[0].lower())
+        if entry is None:
+            self.errors += 1
+            return self._unknown(args)
+        _fn, arity, command = entry
+        n = len(args)
+        if n != arity and (arity > 0 or n < -arity):
+            self.errors += 1
+            return wrong_arity(command.name)
+        return command
 
     @staticmethod
     def _unknown(args: list[bytes]) -> bytes:

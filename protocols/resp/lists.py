@@ -47,6 +47,7 @@ class ListCommands:
             items.extendleft(args[2:])
         else:
             items.extend(args[2:])
+        db.touch(args[1])  # changed in place: WATCH must hear of it
         return encode_integer(len(items))
 
     def lpush(self, session: Session, args: list[bytes]) -> bytes:
@@ -76,6 +77,8 @@ class ListCommands:
         popped = [pop() for _ in range(min(count, len(items)))]
         if not items:
             session.db.delete(args[1])
+        elif popped:
+            session.db.touch(args[1])  # changed in place: WATCH must hear of it
         if len(args) == 2:
             return encode_bulk(popped[0])
         return encode_array(popped) if popped else EMPTY_ARRAY

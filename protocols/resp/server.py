@@ -44,7 +44,7 @@ from protocols.resp.parser import (
     RespProtocolError,
     encode_error,
 )
-from protocols.resp.session import Session
+from protocols.resp.session import CommandFn, Session
 from protocols.resp.settings import configure, max_clients_figure
 from protocols.resp.store import Databases
 from reactor.metrics import registry_for
@@ -95,6 +95,7 @@ class RespService:
         self.store = self.databases[0]
         self.commands = Commands(self.databases, self, loop.time, hz)
         self.admin = self.commands.admin
+        self.commands.transactions.max_queued = max_query
         self.max_bulk = max_bulk
         self.max_array = max_array
         self.max_inline = max_inline
@@ -172,12 +173,19 @@ class RespService:
         lib_name = peer_session.lib_name.decode("utf-8", "replace") if peer_session else ""
         lib_ver = peer_session.lib_ver.decode("utf-8", "replace") if peer_session else ""
         resp = peer_session.resp.version if peer_session else 2
+        tx = peer_session.tx if peer_session else None
+        queue = tx.queue if tx is not None else None
+        multi = -1 if queue is None else len(queue)
+        multi_mem = tx.queued_bytes if tx is not None else 0
+        flags = ("x" if queue is not None else "") + ("d" if tx is not None and tx.dirty else "")
+        flags = flags or "N"
+        total = qbuf + argv + multi_mem + omem
         return (
             f"id={conn.id} addr={format_addr(conn.peer)} laddr={format_addr(conn.local)} "
             f"fd={fd} name={name} age={int(now - conn.created)} "
-            f"idle={int(now - conn.last_activity)} flags=N db={db} sub=0 psub=0 ssub=0 "
-            f"multi=-1 qbuf={qbuf} qbuf-free=0 argv-mem={argv} multi-mem=0 rbs=0 rbp=0 "
-            f"obl=0 oll=0 omem={omem} tot-mem={qbuf + argv + omem} events={events} cmd={cmd} "
+            f"idle={int(now - conn.last_activity)} flags={flags} db={db} sub=0 psub=0 ssub=0 "
+            f"multi={multi} qbuf={qbuf} qbuf-free=0 argv-mem={argv} multi-mem={multi_mem} "
+            f"rbs=0 rbp=0 obl=0 oll=0 omem={omem} tot-mem={total} events={events} cmd={cmd} "
             f"user=default redir=-1 resp={resp} lib-name={lib_name} lib-ver={lib_ver}\n"
         )
 
@@ -201,7 +209,7 @@ class RespService:
             if conn.id == session.id:
                 if skip_self:
                     continue
-                session.quit = True  # after this reply
+                session.close_after_reply()
             else:
                 log.info("CLIENT KILL closes %s", conn.peer)
                 conn.abort()
@@ -238,7 +246,8 @@ class RespHandler(BaseHandler):
             service.max_bulk, service.max_array, service.max_inline, service.max_query
         )
         self.session = Session(0, service.store)
-        self._execute = service.commands.execute
+        self._dispatcher = service.commands.dispatcher
+        self._execute: CommandFn = service.commands.execute  # the dispatcher, until MULTI
         self._budget = service.budget
         self._paused = False  # pause_writing() was called
         self._scheduled = False  # a call_soon continuation is pending
@@ -254,6 +263,7 @@ class RespHandler(BaseHandler):
     def connection_lost(self, exc: Exception | None) -> None:
         """Forget the connection."""
         self.service.handlers.pop(self.session.id, None)
+        self.session.release()
 
     def data_received(self, data: bytes) -> None:
         """Buffer ``data`` and run what is complete, unless paused or yielding."""
@@ -298,8 +308,8 @@ class RespHandler(BaseHandler):
         if self._paused or transport.is_closing():
             return
         next_command = self.parser.next_command
-        execute = self._execute
         session = self.session
+        execute = self._execute
         out: list[bytes] = []
         budget = self._budget
         try:
@@ -308,9 +318,13 @@ class RespHandler(BaseHandler):
                 if args is None:
                     break
                 out.append(execute(session, args))
-                if session.quit:
-                    break
                 budget -= 1
+                if session.attention:
+                    if session.quit:
+                        break
+                    session.attention = False
+                    # MULTI, EXEC or DISCARD: queue commands, or run them again.
+                    execute = self._execute = self._dispatcher(session)
         except RespProtocolError as exc:
             log.info("closing %s: %s", transport.peer, exc)
             out.append(encode_error(f"ERR {exc}"))

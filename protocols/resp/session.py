@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from protocols.resp.replies import Replies
     from protocols.resp.store import Keyspace
+    from protocols.resp.transactions import Transaction
 
 __all__ = ["Command", "CommandFn", "Host", "Session", "Spec", "Subcommands"]
 
@@ -58,7 +59,19 @@ class Spec(NamedTuple):
 class Session:
     """What the commands keep per connection."""
 
-    __slots__ = ("command", "db", "db_index", "id", "lib_name", "lib_ver", "name", "quit", "resp")
+    __slots__ = (
+        "attention",
+        "command",
+        "db",
+        "db_index",
+        "id",
+        "lib_name",
+        "lib_ver",
+        "name",
+        "quit",
+        "resp",
+        "tx",
+    )
 
     def __init__(self, ident: int, db: Keyspace) -> None:
         self.id = ident
@@ -70,6 +83,21 @@ class Session:
         self.command = "NULL"  # the last command run, as CLIENT LIST shows it
         self.quit = False  # close after the reply (QUIT, CLIENT KILL of itself)
         self.resp: Replies = RESP2  # HELLO 3 switches to RESP3
+        self.tx: Transaction | None = None  # from the first MULTI or WATCH
+        # The one flag the handler checks after each reply: the connection
+        # closes (quit) or its dispatcher changed (MULTI, EXEC, DISCARD).
+        self.attention = False
+
+    def close_after_reply(self) -> None:
+        """Close the connection once the current reply is written."""
+        self.quit = True
+        self.attention = True
+
+    def release(self) -> None:
+        """The connection is gone: drop its transaction and every WATCH."""
+        if self.tx is not None:
+            self.tx.end()
+            self.tx = None
 
 
 class Host(Protocol):

@@ -71,6 +71,7 @@ def _limit(service: RespService, name: str, value: str) -> str | None:
             handler.parser.set_limits(max_bulk=size)
     else:
         service.max_query = size
+        service.commands.transactions.max_queued = size
         for handler in service.handlers.values():
             handler.parser.set_limits(max_query=size)
     return None

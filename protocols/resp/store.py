@@ -23,6 +23,14 @@ still survive wall-clock jumps.
 
 :class:`Databases` holds the numbered databases SELECT chooses from (16, as
 Redis has), sharing one clock.
+
+WATCH.  ``watchers`` maps each watched key to the transactions watching it;
+it is empty unless some connection watches a key of this database, and only
+then does the database become a
+:class:`~protocols.resp.transactions.WatchedKeyspace`, whose writes tell
+those transactions.  The two hooks here, :meth:`Keyspace.touch` (expiry, the
+list commands' in-place edits) and :meth:`Keyspace.touch_swapped` (SWAPDB),
+do nothing in a database nobody watches.
 """
 
 from __future__ import annotations
@@ -33,6 +41,8 @@ from typing import TYPE_CHECKING, TypeAlias, Union
 if TYPE_CHECKING:
     from collections import deque
     from collections.abc import Callable, Iterator
+
+    from protocols.resp.transactions import Transaction
 
 __all__ = ["DEFAULT_DATABASES", "Databases", "Keyspace", "Value"]
 
@@ -58,6 +68,7 @@ class Keyspace:
         "expired",
         "hits",
         "misses",
+        "watchers",
     )
 
     def __init__(
@@ -78,6 +89,7 @@ class Keyspace:
         self.hits = 0
         self.misses = 0
         self.expired = 0
+        self.watchers: dict[bytes, set[Transaction]] = {}  # WATCHed keys (see the module doc)
 
     def now_ms(self) -> int:
         """The clock as Unix time, in integer milliseconds."""
@@ -125,6 +137,20 @@ class Keyspace:
         del self._data[key]
         self._unvolatile(key)
         self.expired += 1
+        self.touch(key)
+
+    def is_live(self, key: bytes) -> bool:
+        """Whether ``key`` holds a value whose deadline has not passed; reclaims nothing."""
+        if key not in self._data:
+            return False
+        i = self._vindex.get(key)
+        return i is None or self._vwhen[i] > self.now_ms()
+
+    def touch(self, key: bytes) -> None:
+        """``key`` changed in place or expired: nothing to do unless it is watched."""
+
+    def touch_swapped(self, other: Keyspace) -> None:
+        """SWAPDB is about to give this database ``other``'s keys: nothing unless watched."""
 
     def exists(self, key: bytes) -> bool:
         """Whether ``key`` holds a live value."""
@@ -347,8 +373,11 @@ class Databases:
         if a == b:
             return
         x, y = self.dbs[a], self.dbs[b]
+        x.touch_swapped(y)
+        y.touch_swapped(x)
         for slot in Keyspace.__slots__:
-            if slot not in ("_clock", "_epoch", "_on_volatile", "_rng"):
+            # WATCHes stay with the database number, as the sessions do.
+            if slot not in ("_clock", "_epoch", "_on_volatile", "_rng", "watchers"):
                 tmp = getattr(x, slot)
                 setattr(x, slot, getattr(y, slot))
                 setattr(y, slot, tmp)

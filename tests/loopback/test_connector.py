@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import struct
 
 from protocols.echo import EchoHandler
 from reactor.connector import Connector, ConnectState
@@ -111,3 +112,76 @@ def test_factory_peer_key_is_the_server(reactor: Reactor) -> None:
     connector = reactor.connect(factory, "127.0.0.1", listener.port)
     run_until(reactor, connector.done)
     assert seen == [("127.0.0.1", listener.port)]
+
+
+class Record(BaseHandler):
+    """Everything the handler is told, in order."""
+
+    def __init__(self) -> None:
+        self.events: list[object] = []
+
+    def connection_made(self, transport: object) -> None:
+        self.events.append("made")
+
+    def data_received(self, data: bytes) -> None:
+        self.events.append(data)
+
+    def eof_received(self) -> bool:
+        self.events.append("eof")
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.events.append(exc)
+
+
+def _write_a_line_and_reset(server: socket.socket) -> None:
+    """Accept (blocking), send a line, then abort: the peer gets a RST after it."""
+    peer, _ = server.accept()
+    peer.sendall(b"bye\n")
+    peer.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    peer.close()
+
+
+def test_a_reset_before_the_connect_completes_keeps_the_bytes_sent_first(
+    reactor: Reactor,
+) -> None:
+    # The server answers and aborts before the client's loop sees the
+    # handshake end: the socket is reset by then (getpeername says ENOTCONN),
+    # but the line is in its receive queue and must reach the handler.
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+        handler = Record()
+        connector = reactor.connect(lambda peer: handler, "127.0.0.1", port)
+        run_until(reactor, lambda: connector.state is not ConnectState.RESOLVING)
+        assert connector.state is ConnectState.CONNECTING
+        _write_a_line_and_reset(server)
+        run_until(reactor, lambda: len(handler.events) >= 3, timeout=5)
+    state: ConnectState = connector.state  # moved on since the check above
+    assert state is ConnectState.CONNECTED, connector.error
+    assert connector.transport is not None
+    assert connector.transport.peer == ("127.0.0.1", port)
+    made, line, lost = handler.events
+    assert (made, line) == ("made", b"bye\n")
+    assert isinstance(lost, ConnectionResetError)
+
+
+def test_a_reset_before_the_connect_completes_with_nothing_sent_fails_the_attempt(
+    reactor: Reactor,
+) -> None:
+    # Nothing to read: the attempt fails with the reset, no handler is made.
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        made: list[PeerKey] = []
+
+        def factory(peer: PeerKey) -> Record:
+            made.append(peer)
+            return Record()
+
+        connector = reactor.connect(factory, "127.0.0.1", server.getsockname()[1])
+        run_until(reactor, lambda: connector.state is not ConnectState.RESOLVING)
+        peer, _ = server.accept()
+        peer.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        peer.close()
+        run_until(reactor, connector.done, timeout=5)
+    assert connector.state is ConnectState.FAILED
+    assert isinstance(connector.error, ConnectionResetError)
+    assert made == []
