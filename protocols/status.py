@@ -43,6 +43,7 @@ from protocols.http import App, HTTPConfig, HTTPHandler, Request, Response
 from protocols.status_view import CLOSE_HEADER, may_close, page
 from reactor import metrics
 from reactor.protocol import format_peer
+from reactor.tls import negotiated
 
 if TYPE_CHECKING:
     from reactor.protocol import ConnectionInfo, EventLoop, PeerKey, Transport
@@ -84,19 +85,38 @@ def snapshot(
                 "bytes_out": conn.bytes_out,
                 "queued": conn.get_write_buffer_size(),
                 "flow": ", ".join(flow) or "flowing",
+                **negotiated(conn),  # TLS version, cipher, SNI name, ALPN protocol
+                **_labels(conn),
             }
         )
     return dict(sorted(groups.items()))
 
 
+def _labels(conn: ConnectionInfo) -> dict[str, object]:
+    """The optional columns: the worker process, the PROXY-header proxy, a linked leg."""
+    labels: dict[str, object] = {}
+    for name in ("worker", "pid", "linked"):
+        value = getattr(conn, name, None)
+        if value is not None:
+            labels[name] = value
+    proxy_peer = getattr(conn, "proxy_peer", None)
+    if proxy_peer is not None:
+        labels["proxy"] = format_peer(proxy_peer)
+    return labels
+
+
 def render_html(table: dict[str, list[dict[str, object]]], refresh: float) -> str:
     """The status page for :func:`snapshot`'s table, reloading every ``refresh`` s."""
     total = sum(len(rows) for rows in table.values())
-    head = "".join(f"<th>{name}</th>" for name in _COLUMNS)
+    extra = {k for rows in table.values() for row in rows for k in row if k not in _COLUMNS}
+    columns = _COLUMNS + tuple(c for c in ("worker", "pid", "proxy", "linked") if c in extra)
+    head = "".join(f"<th>{name}</th>" for name in columns)
     sections = []
     for local, rows in table.items():
         body = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(str(row[c]))}</td>" for c in _COLUMNS) + "</tr>\n"
+            "<tr>"
+            + "".join(f"<td>{html.escape(str(row.get(c, '')))}</td>" for c in columns)
+            + "</tr>\n"
             for row in rows
         )
         sections.append(
@@ -123,7 +143,9 @@ def _table(request: Request) -> dict[str, list[dict[str, object]]]:
     if transport is None:
         return {}
     loop = transport.loop
-    return snapshot(loop.connections.values(), loop.time())
+    # a supervisor's loop (--workers) sees its workers' connections too
+    every = getattr(loop, "service_connections", None)
+    return snapshot(every() if every is not None else loop.connections.values(), loop.time())
 
 
 def _wants_json(request: Request) -> bool:

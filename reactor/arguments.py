@@ -24,9 +24,11 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from reactor.framing import DEFAULT_MAX_SIZE, parse_packet
 from reactor.listener import Overload
 from reactor.protocol import format_peer
+from reactor.proxied import parse_networks
 
 if TYPE_CHECKING:
     from reactor.protocol import Plugin
+    from reactor.proxied import Network
 
 __all__ = [
     "DEFAULT_PORT",
@@ -112,6 +114,13 @@ def _status_address(text: str) -> tuple[str, int]:
     """``[HOST:]PORT``, with an IPv6 host in brackets: ``[::1]:8080``."""
     host, _, port = text.rpartition(":")
     return _host(host) or "127.0.0.1", _port_type(0)(port)
+
+
+def _networks(text: str) -> tuple[Network, ...]:
+    try:
+        return parse_networks(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _packet(text: str) -> object:
@@ -220,7 +229,36 @@ def _add_serve_options(parser: argparse.ArgumentParser, finding: bool) -> None:
         metavar="SECONDS",
         help="abort a peer that does not drain for N s (0: off, the default)",
     )
-    parser.add_argument("--reuse-port", action="store_true", help="SO_REUSEPORT")
+    parser.add_argument(
+        "--reuse-port",
+        action="store_true",
+        help="SO_REUSEPORT (with --workers: one socket per worker, spread by the kernel)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=_at_least(1),
+        metavar="N",
+        help="a supervisor and N worker processes sharing the listening socket "
+        "(SIGHUP reloads, SIGTTIN/SIGTTOU add/remove one)",
+    )
+    parser.add_argument(
+        "--proxy-protocol",
+        action="store_true",
+        help="require a PROXY protocol header (v1 or v2) from a trusted load balancer",
+    )
+    parser.add_argument(
+        "--proxy-trusted",
+        type=_networks,
+        metavar="NETWORKS",
+        help="with --proxy-protocol: the load balancers' networks, e.g. 10.0.0.0/8,127.0.0.1/32",
+    )
+    parser.add_argument(
+        "--proxy-timeout",
+        type=_positive_seconds,
+        default=5.0,
+        metavar="SECONDS",
+        help="with --proxy-protocol: the header's deadline (default 5)",
+    )
     parser.add_argument("--dual-stack", action="store_true", help="IPv6 socket taking IPv4 too")
     parser.add_argument(
         "--drain-timeout",
@@ -234,6 +272,53 @@ def _add_serve_options(parser: argparse.ArgumentParser, finding: bool) -> None:
         metavar="[HOST:]PORT",
         type=_status_address,
         help="also serve a live status page of the connection table (the 'status' plugin)",
+    )
+    _add_tls_serve_options(parser)
+
+
+def _alpn(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",")]
+    if not all(names) or any(len(name.encode()) > 255 for name in names):
+        raise argparse.ArgumentTypeError(f"not a comma-separated list of protocols: {text!r}")
+    return names
+
+
+def _add_tls_serve_options(parser: argparse.ArgumentParser) -> None:
+    """``reactor serve``'s TLS options (see :func:`reactor.tls.server_context`)."""
+    tls = parser.add_argument_group("TLS")
+    tls.add_argument(
+        "--tls-cert", metavar="FILE", help="serve TLS with this PEM certificate chain"
+    )
+    tls.add_argument("--tls-key", metavar="FILE", help="its private key (default: in --tls-cert)")
+    tls.add_argument(
+        "--tls-ca", metavar="FILE", help="CAs that client certificates are checked against"
+    )
+    tls.add_argument(
+        "--tls-client-auth",
+        choices=["none", "optional", "required"],
+        help="ask for client certificates (default: required with --tls-ca, else none)",
+    )
+    tls.add_argument(
+        "--tls-handshake-timeout",
+        type=_positive_seconds,
+        default=10.0,
+        metavar="SECONDS",
+        help="abort a peer that has not completed the handshake (default 10)",
+    )
+    tls.add_argument(
+        "--tls-alpn", type=_alpn, metavar="PROTOCOLS", help="ALPN protocols offered: h2,http/1.1"
+    )
+
+
+def _add_tls_connect_options(parser: argparse.ArgumentParser) -> None:
+    """``reactor connect``'s TLS options (see :func:`reactor.tls.client_context`)."""
+    parser.add_argument("--tls", action="store_true", help="speak TLS, verifying the server")
+    parser.add_argument("--tls-ca", metavar="FILE", help="trust these CAs instead of the system's")
+    parser.add_argument(
+        "--tls-server-name", metavar="NAME", help="the name sent (SNI) and checked (default: host)"
+    )
+    parser.add_argument(
+        "--insecure", action="store_true", help="with --tls: check no certificate (tests only)"
     )
 
 
@@ -295,4 +380,5 @@ def build_parsers(
     connect.add_argument(
         "--max-size", type=_at_least(1), default=DEFAULT_MAX_SIZE, help="with --packet"
     )
+    _add_tls_connect_options(connect)
     return parser, serve

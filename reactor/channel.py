@@ -48,8 +48,7 @@ from typing import TYPE_CHECKING
 
 from reactor.addresses import normalise_address
 from reactor.drain import DrainStage
-from reactor.errors import drop_tracebacks
-from reactor.protocol import ProtocolError, missing_hook
+from reactor.errors import drop_tracebacks, hook_failed, log_failure
 from reactor.sockopts import prepare_socket
 
 if TYPE_CHECKING:
@@ -117,7 +116,9 @@ class Channel:
         "id",
         "idle_due",
         "last_activity",
+        "linked",
         "peer",
+        "proxy_peer",
     )
 
     def __init__(
@@ -145,6 +146,10 @@ class Channel:
         # A listener bound to one address passes it (one shared tuple); other
         # connections ask the socket when first asked, or at the latest on close.
         self._local = local
+        self.proxy_peer: PeerKey | None = None
+        """The proxy's own key when a PROXY header named the client (``peer``)."""
+        self.linked: int | None = None
+        """The id of the connection this one is paired with (a proxy's other leg)."""
         self.created = self.last_activity = loop.now
         self.bytes_in = 0
         self.bytes_out = 0
@@ -194,10 +199,7 @@ class Channel:
         in (handler A's write may cross B's high-water mark), and is logged
         with this connection's peer key; the caller carries on.
         """
-        if missing_hook(exc, protocol, name):
-            return True
-        self.on_error(exc, name)
-        return False
+        return hook_failed(exc, protocol, name, self.on_error)
 
     # -- reading -----------------------------------------------------------------
 
@@ -289,14 +291,7 @@ class Channel:
         (``hook``: from that optional handler hook)."""
         if not isinstance(exc, Exception):
             raise exc
-        if isinstance(exc, ProtocolError):  # the peer broke the protocol
-            log.info("closing %s: %s", self.peer, exc)
-        elif isinstance(exc, OSError):  # resets are routine
-            log.debug("closing %s: %s", self.peer, exc)
-        elif hook:  # a bug in a handler: loud, but contained to this connection
-            log.error("handler failed for %s in %s()", self.peer, hook, exc_info=exc)
-        else:
-            log.error("handler failed for %s", self.peer, exc_info=exc)
+        log_failure(log, self.peer, exc, hook)
         self._abort(exc)
 
     def _schedule_finish(self) -> None:

@@ -31,19 +31,32 @@ import argparse
 import logging
 import os
 import signal
+import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NoReturn
 
 from reactor import plugins
 from reactor.arguments import DEFAULT_PORT, ParserExit, build_parsers, format_address
+from reactor.balance import Balancer
 from reactor.framing import LineBridge
-from reactor.listener import Overload
+from reactor.listener import Overload, bind_socket
 from reactor.loop import Reactor
 from reactor.netcat import NetcatHandler
 from reactor.protocol import PeerKey, Plugin
+from reactor.transport import normalise_address
+from reactor.worker_report import Reporter, inherited_sockets
+from reactor.workers import (
+    Balance,
+    Supervisor,
+    SupervisorLoop,
+    reserve_port,
+    unblock_signals,
+)
 
 if TYPE_CHECKING:
+    from ssl import SSLContext
+
     from reactor.connector import Connector
     from reactor.listener import Listener
 
@@ -110,6 +123,10 @@ def _main(args_list: list[str]) -> int:
     if args.command == "connect":
         return _connect(args)
     assert plugin is not None and name is not None
+    if args.proxy_protocol and not args.proxy_trusted:
+        _fail(serve_parser, "--proxy-protocol needs --proxy-trusted NETWORKS")
+    if args.workers:
+        return _supervise(name, args, args_list)
     return _serve(serve_parser, name, plugin, args)
 
 
@@ -157,9 +174,12 @@ def _serve(
         # connections coming and going are routine (debug) in the library,
         # but they are what a person watching `reactor serve` wants to see
         logging.getLogger("reactor.listener").setLevel(logging.DEBUG)
+    inherited = inherited_sockets()  # systemd's socket activation
     reactor = Reactor()
     try:
-        return _serve_on(reactor, parser, name, plugin, args)
+        return _serve_on(
+            reactor, parser, name, plugin, args, sock=inherited[0] if inherited else None
+        )
     finally:
         reactor.close()
 
@@ -170,6 +190,9 @@ def _serve_on(
     name: str,
     plugin: Plugin,
     args: argparse.Namespace,
+    *,
+    sock: socket.socket | None = None,
+    worker: tuple[socket.socket, int, Balance | None] | None = None,
 ) -> int:
     try:
         factory = plugin.make_factory(reactor, args)
@@ -186,6 +209,11 @@ def _serve_on(
     )
     where = format_address(args.host, args.port)
     try:
+        tls = _tls_context(parser, args)
+    except OSError as exc:  # ssl.SSLError is one: a missing file, a key that does not match
+        _error(f"cannot load the TLS certificate: {_describe(exc)}")
+        return 1
+    try:
         listener = reactor.listen(
             factory,
             args.host,
@@ -199,6 +227,12 @@ def _serve_on(
             write_timeout=args.write_timeout,
             reuse_port=args.reuse_port,
             dual_stack=args.dual_stack,
+            ssl=tls,
+            ssl_handshake_timeout=args.tls_handshake_timeout,
+            sock=sock,
+            proxy_protocol=args.proxy_protocol,
+            proxy_trusted=args.proxy_trusted,
+            proxy_timeout=args.proxy_timeout,
         )
     except OSError as exc:
         _error(f"cannot listen on {where}: {_describe(exc)}")
@@ -207,6 +241,18 @@ def _serve_on(
         _fail(parser, f"cannot listen on {where}: {_describe(exc)}")
     listener.plugin = name
     listeners = [listener]
+    if worker is not None:  # the supervisor serves the status page and announces
+        channel, slot, balance = worker
+        _stop_on_signals(reactor, listeners, args.drain_timeout, (signal.SIGTERM,))
+        unblock_signals()  # blocked since the fork: a SIGTERM meanwhile drains now
+        if balance is not None:
+            Balancer(reactor, listener, *balance)
+        Reporter(
+            reactor, channel, slot, lambda: reactor.shutdown(args.drain_timeout, reactor.stop)
+        )
+        log.debug("worker %d serving %s", slot, name)
+        reactor.run()
+        return 0
     if args.status:
         try:
             listeners.append(_serve_status(reactor, args.status))
@@ -220,6 +266,27 @@ def _serve_on(
     reactor.run()
     log.info("stopped")
     return 0
+
+
+def _tls_context(parser: argparse.ArgumentParser, args: argparse.Namespace) -> SSLContext | None:
+    """The listener's context from ``--tls-*`` (``None``: plain TCP); a bad file raises OSError."""
+    if args.tls_cert is None:
+        for option in ("tls_key", "tls_ca", "tls_client_auth", "tls_alpn"):
+            if getattr(args, option) is not None:
+                _fail(parser, f"--{option.replace('_', '-')} needs --tls-cert")
+        return None
+    client_auth = args.tls_client_auth or ("required" if args.tls_ca else "none")
+    if client_auth != "none" and args.tls_ca is None:
+        _fail(parser, f"--tls-client-auth {client_auth} needs --tls-ca")
+    from reactor.tls import server_context  # noqa: PLC0415  (ssl only when asked for)
+
+    return server_context(
+        args.tls_cert,
+        args.tls_key,
+        cafile=args.tls_ca,
+        client_auth=client_auth,
+        alpn=args.tls_alpn,
+    )
 
 
 def _serve_status(reactor: Reactor, where: PeerKey) -> Listener:
@@ -245,7 +312,12 @@ def _announce_token(factory: object) -> None:
         )
 
 
-def _stop_on_signals(reactor: Reactor, listeners: list[Listener], drain_timeout: float) -> None:
+def _stop_on_signals(
+    reactor: Reactor,
+    listeners: list[Listener],
+    drain_timeout: float,
+    signals: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM),
+) -> None:
     """SIGINT/SIGTERM drain gracefully (``Reactor.shutdown``); a second one stops at once."""
     state = {"draining": False}
 
@@ -259,8 +331,116 @@ def _stop_on_signals(reactor: Reactor, listeners: list[Listener], drain_timeout:
         log.info("%s: draining %d connection(s)", signal.Signals(signum).name, open_now)
         reactor.shutdown(drain_timeout, reactor.stop)
 
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    for signum in signals:
         reactor.add_signal_handler(signum, on_signal, signum)
+
+
+def _client_tls(args: argparse.Namespace) -> SSLContext | None:
+    """``reactor connect``'s context from ``--tls*`` (``None``: plain TCP)."""
+    if not args.tls:
+        if args.tls_ca or args.tls_server_name or args.insecure:
+            raise ValueError("--tls-ca, --tls-server-name and --insecure need --tls")
+        return None
+    from reactor.tls import client_context  # noqa: PLC0415  (ssl only when asked for)
+
+    return client_context(args.tls_ca, insecure=args.insecure)
+
+
+def _supervise(name: str, args: argparse.Namespace, argv: list[str]) -> int:
+    """``--workers N``: bind once, fork the workers, supervise (:mod:`reactor.workers`)."""
+    where = format_address(args.host, args.port)
+    inherited = inherited_sockets()
+    loop = SupervisorLoop()
+    try:
+        shared: socket.socket | None = None
+        reserved: socket.socket | None = None
+        bind: Callable[[], socket.socket] | None = None
+        try:
+            if inherited:
+                shared = inherited[0]
+            elif args.reuse_port:
+                reserved = reserve_port(args.host, args.port)
+                port: int = reserved.getsockname()[1]
+
+                def bind() -> socket.socket:
+                    return bind_socket(
+                        args.host,
+                        port,
+                        backlog=args.backlog,
+                        reuse_port=True,
+                        dual_stack=args.dual_stack,
+                    )
+            else:
+                shared = bind_socket(
+                    args.host, args.port, backlog=args.backlog, dual_stack=args.dual_stack
+                )
+            listening = shared if shared is not None else reserved
+            assert listening is not None
+            bound = listening.getsockname()
+        except OSError as exc:
+            _error(f"cannot listen on {where}: {_describe(exc)}")
+            return 1
+        if args.status:
+            try:
+                _serve_status(loop, args.status)
+            except (OSError, ValueError, plugins.PluginNotFound) as exc:
+                status_where = format_address(*args.status)
+                _error(f"cannot serve the status page on {status_where}: {_describe(exc)}")
+                return 1
+
+        def spawn(
+            sock: socket.socket, channel: socket.socket, slot: int, balance: Balance | None
+        ) -> int:
+            return _serve_worker(name, argv, sock, channel, slot, balance=balance)
+
+        supervisor = Supervisor(
+            loop,
+            spawn,
+            args.workers,
+            shared=shared,
+            bind=bind,
+            drain_timeout=args.drain_timeout,
+            on_ready=lambda: _announce("%d workers ready", args.workers),
+        )
+        host, port = normalise_address(listening.family, bound)
+        _announce(
+            "serving %s on %s with %d workers", name, format_address(host, port), args.workers
+        )
+        return supervisor.run()
+    finally:
+        loop.close()
+
+
+def _serve_worker(
+    name: str,
+    argv: list[str],
+    sock: socket.socket,
+    channel: socket.socket,
+    slot: int,
+    *,
+    balance: Balance | None,
+) -> int:
+    """A worker's life: import the plugin afresh, serve on ``sock``, report on ``channel``."""
+    plugins.forget(name)
+    try:
+        plugin = plugins.load(name)
+        parser, serve_parser = build_parsers(name, plugin)
+        args = parser.parse_args(argv)
+    except ParserExit as exc:
+        return exc.status
+    except Exception as exc:  # a plugin is foreign code: any failure is one line
+        log.debug("plugin %s failed to load", name, exc_info=exc)
+        _error(f"worker {slot}: cannot load plugin {name!r}: {_describe(exc)}")
+        return 1
+    reactor = Reactor()
+    try:
+        return _serve_on(
+            reactor, serve_parser, name, plugin, args, sock=sock, worker=(channel, slot, balance)
+        )
+    except ParserExit as exc:
+        return exc.status
+    finally:
+        reactor.close()
 
 
 def _connect(args: argparse.Namespace) -> int:
@@ -293,7 +473,15 @@ def _connect_on(reactor: Reactor, args: argparse.Namespace) -> int:
 
     reactor.add_signal_handler(signal.SIGINT, on_sigint)  # before the peer can see us
     try:
-        connector = reactor.connect(factory, args.host, args.port, timeout=args.timeout)
+        context = _client_tls(args)
+        connector = reactor.connect(
+            factory,
+            args.host,
+            args.port,
+            timeout=args.timeout,
+            ssl=context,
+            server_hostname=args.tls_server_name,
+        )
     except (OSError, ValueError, OverflowError) as exc:
         _error(f"cannot connect to {where}: {_describe(exc)}")
         return 1

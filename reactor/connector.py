@@ -38,11 +38,13 @@ from reactor.transport import Connection, normalise_address
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from ssl import SSLContext
 
     from typing_extensions import Unpack
 
     from reactor.protocol import Factory, TimerHandle
     from reactor.seam import ServingHost
+    from reactor.tls import TLSTransport
 
 __all__ = ["ConnectOptions", "ConnectState", "Connector", "connect"]
 
@@ -82,6 +84,10 @@ class ConnectOptions(TypedDict, total=False):
     low_water: int | None
     nodelay: bool
     keepalive: bool
+    ssl: SSLContext | None
+    server_hostname: str | None
+    ssl_handshake_timeout: float | None
+    proxy_header: bytes | None
 
 
 class ConnectState(enum.Enum):
@@ -102,7 +108,14 @@ class Connector:
     ``read_size`` >= 1, the water marks as in
     :meth:`~reactor.transport.Connection.set_write_buffer_limits`.
     ``timeout`` (for the connect), ``idle_timeout`` and ``write_timeout`` are
-    seconds > 0; ``None`` or ``0`` means no timeout.
+    seconds > 0; ``None`` or ``0`` means no timeout.  With ``ssl`` the
+    connection speaks TLS with that context, sends ``server_hostname`` (the
+    ``host`` by default) as SNI and checks the certificate against it when
+    the context checks host names, as :func:`reactor.tls.client_context`'s
+    do; the attempt is done once the handshake is, within ``timeout`` and
+    ``ssl_handshake_timeout``.  ``proxy_header`` is sent first, before the handler's
+    ``connection_made`` (a PROXY protocol header from
+    :func:`reactor.proxy_encode.encode`).
     """
 
     def __init__(
@@ -120,8 +133,23 @@ class Connector:
         low_water: int | None = None,
         nodelay: bool = True,
         keepalive: bool = False,
+        ssl: SSLContext | None = None,
+        server_hostname: str | None = None,
+        ssl_handshake_timeout: float | None = 10.0,
+        proxy_header: bytes | None = None,
     ) -> None:
         unix = host.startswith(("/", "./", "unix:"))
+        if ssl is not None:  # done once the TLS handshake is, within ``timeout`` too
+            from reactor.tls import wrap_client_factory  # noqa: PLC0415  (ssl only when used)
+
+            factory = wrap_client_factory(
+                factory,
+                ssl,
+                server_hostname if server_hostname is not None else host,
+                handshake_timeout=ssl_handshake_timeout,
+                on_handshake=self._tls_done,
+            )
+        self._tls = ssl is not None
         if not unix:
             check_port(port, allow_zero=False)
         timeout = check_timeout("timeout", timeout)
@@ -131,11 +159,15 @@ class Connector:
         """The options of the connection (checked once, here)."""
         self.reactor = reactor
         self.factory = factory
+        self.proxy_header = proxy_header
+        """Bytes sent before anything else (a PROXY header, :mod:`reactor.proxy_encode`)."""
         self.host = host
         self.port = port
         self.state = ConnectState.RESOLVING
-        self.transport: Connection | None = None
-        """The connection, once connected."""
+        self.transport: Connection | TLSTransport | None = None
+        """The connection, once connected (with ``ssl``, the TLS transport once
+        the handshake is done)."""
+        self._tcp: Connection | None = None  # with ssl: the connection under the handshake
         self.error: Exception | None = None
         """Why the attempt failed (``TimeoutError`` at the deadline)."""
         self._callbacks: list[Callable[[Connector], object]] = []
@@ -253,6 +285,15 @@ class Connector:
             # to, and what it sent before the reset is still there to be read.
             peer = self._address
         key = normalise_address(sock.family, peer, 0)
+        if self.proxy_header:
+            try:  # a fresh connection's empty send buffer takes a header whole
+                sent = sock.send(self.proxy_header)
+            except OSError as exc:
+                self._end(ConnectState.FAILED, exc)
+                return
+            if sent != len(self.proxy_header):
+                self._end(ConnectState.FAILED, OSError("the PROXY header did not fit"))
+                return
         try:
             handler = self.factory(key)
         except Exception as exc:  # the caller's bug: logged loudly, reported, no leak
@@ -274,8 +315,22 @@ class Connector:
             self._end(ConnectState.FAILED, exc)
             return
         self._sock = None
+        if self._tls:
+            if not self.done():  # the handshake's end (_tls_done) ends the attempt
+                self._tcp = transport
+            return
         self.transport = transport
         self._end(ConnectState.CONNECTED, None)
+
+    def _tls_done(self, tls: TLSTransport, error: Exception | None) -> None:
+        self._tcp = None
+        if self.done():
+            return
+        if error is None:
+            self.transport = tls
+            self._end(ConnectState.CONNECTED, None)
+        else:
+            self._end(ConnectState.FAILED, error)
 
     def _timed_out(self, timeout: float) -> None:
         self._timer = None
@@ -292,6 +347,9 @@ class Connector:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        if self._tcp is not None:  # the TLS handshake was under way
+            self._tcp.abort()
+            self._tcp = None
         sock = self._sock
         if sock is not None:
             self._sock = None

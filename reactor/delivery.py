@@ -22,7 +22,8 @@ from __future__ import annotations
 import collections
 from typing import TYPE_CHECKING, Protocol
 
-from reactor.protocol import ProtocolError, missing_hook
+from reactor.errors import hook_failed
+from reactor.protocol import ProtocolError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -59,9 +60,13 @@ class Delivery:
     Made by the connection when first needed; ``plain_again`` is called when
     it is plain once more, so the connection can drop it.  The connection
     keeps :attr:`handler` current and clears :attr:`live` when it closes.
+    ``call_soon`` runs queued deliveries on a later turn; it defaults to the
+    host loop's, and a transport without a loop (the test kit's
+    :class:`~reactor.testing.MemoryTransport`) passes its own deferral.
     """
 
     __slots__ = (
+        "_call_soon",
         "_host",
         "_plain_again",
         "active",
@@ -74,9 +79,15 @@ class Delivery:
     )
 
     def __init__(
-        self, host: DeliveryHost, handler: Handler, plain_again: Callable[[], object]
+        self,
+        host: DeliveryHost,
+        handler: Handler,
+        plain_again: Callable[[], object],
+        *,
+        call_soon: Callable[[Callable[[], None]], object] | None = None,
     ) -> None:
         self._host = host
+        self._call_soon = call_soon
         self._plain_again = plain_again
         self.handler = handler
         """The handler messages go to (the connection's current one)."""
@@ -125,7 +136,7 @@ class Delivery:
         elif self.pending:
             # Messages already read go first, on the next turn (delivery is
             # never re-entrant); reading resumes once they are delivered.
-            self._host.loop.call_soon(self._deliver_later)
+            (self._call_soon or self._host.loop.call_soon)(self._deliver_later)
         else:
             self._host.resume_reading()
 
@@ -186,5 +197,4 @@ class Delivery:
         try:
             handler.passive()
         except Exception as exc:  # noqa: BLE001  contained: this connection only
-            if not missing_hook(exc, handler, "passive"):
-                self._host.on_error(exc, "passive")
+            hook_failed(exc, handler, "passive", self._host.on_error)

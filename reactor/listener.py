@@ -36,12 +36,15 @@ from reactor.options import (
     check_count,
     check_delay,
 )
+from reactor.proxied import DEFAULT_PROXY_TIMEOUT, ProxyProtocol
 from reactor.transport import Connection, normalise_address
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
+    from ssl import SSLContext
 
-    from reactor.protocol import Factory, PeerKey, TimerHandle
+    from reactor.protocol import Factory, Handler, PeerKey, TimerHandle, Transport
+    from reactor.proxied import Network
     from reactor.seam import LiveConnection, ServingHost
 
 __all__ = ["Listener", "ListenerOptions", "Overload", "bind_socket"]
@@ -82,6 +85,11 @@ class ListenerOptions(TypedDict, total=False):
     nodelay: bool
     keepalive: bool
     sock: socket.socket | None
+    ssl: SSLContext | None
+    ssl_handshake_timeout: float | None
+    proxy_protocol: bool
+    proxy_trusted: str | Iterable[str | Network] | None
+    proxy_timeout: float
 
 
 class Listener:
@@ -97,7 +105,15 @@ class Listener:
     ``max_per_peer``, ``accept_batch`` and ``read_size`` >= 1, the water
     marks as in :meth:`~reactor.transport.Connection.set_write_buffer_limits`.
     ``idle_timeout`` and ``write_timeout`` are seconds > 0; ``None`` or ``0``
-    means no timeout.
+    means no timeout.  ``ssl`` serves TLS with that context (see
+    :mod:`reactor.tls`), each peer given ``ssl_handshake_timeout`` seconds
+    to complete the handshake.
+
+    ``proxy_protocol=True`` requires a PROXY protocol header (v1 or v2) from
+    every peer, which must be in ``proxy_trusted`` (networks, required; others
+    are refused as ``"untrusted proxy"``) and send it within
+    ``proxy_timeout`` seconds; the table then keys the connection by the
+    client the header names (see :mod:`reactor.proxied`).
     """
 
     def __init__(
@@ -123,7 +139,16 @@ class Listener:
         nodelay: bool = True,
         keepalive: bool = False,
         sock: socket.socket | None = None,
+        ssl: SSLContext | None = None,
+        ssl_handshake_timeout: float | None = 10.0,
+        proxy_protocol: bool = False,
+        proxy_trusted: str | Iterable[str | Network] | None = None,
+        proxy_timeout: float = DEFAULT_PROXY_TIMEOUT,
     ) -> None:
+        if ssl is not None:  # TLS under every handler; plain TCP never sees it
+            from reactor.tls import wrap_server_factory  # noqa: PLC0415  (ssl only when used)
+
+            factory = wrap_server_factory(factory, ssl, handshake_timeout=ssl_handshake_timeout)
         if max_connections is not None:
             check_count("max_connections", max_connections, 1)
         if max_per_peer is not None:
@@ -132,6 +157,8 @@ class Listener:
             idle_timeout, write_timeout, read_size, high_water, low_water, nodelay, keepalive
         )
         check_count("accept_batch", accept_batch, 1)
+        self.proxy = ProxyProtocol(proxy_trusted, proxy_timeout) if proxy_protocol else None
+        """The PROXY protocol settings (:mod:`reactor.proxied`), or ``None``."""
         self.reactor = reactor
         self.factory = factory
         self.max_connections = max_connections
@@ -280,11 +307,18 @@ class Listener:
         if self.max_per_peer is not None and from_host >= self.max_per_peer:
             self._refuse(sock, key, "max_per_peer")
             return
-        try:
-            handler = self.factory(key)
-        except Exception as exc:
-            log.error("factory failed for %s", key, exc_info=exc)
-            handler = None
+        handler: Handler | None
+        if self.proxy is not None:  # the header first: then the factory, with the client's key
+            if not self.proxy.trusts(host):
+                self._refuse(sock, key, "untrusted proxy", send_message=False)
+                return
+            handler = self.proxy.handler(self, self.factory)
+        else:
+            try:
+                handler = self.factory(key)
+            except Exception as exc:
+                log.error("factory failed for %s", key, exc_info=exc)
+                handler = None
         if handler is None:
             self._refuse(sock, key, "factory", send_message=False)
             return
@@ -314,7 +348,7 @@ class Listener:
         self, sock: socket.socket, key: PeerKey, why: str, send_message: bool = True
     ) -> None:
         self.rejected += 1
-        self.refusals[why] = self.refusals.get(why, 0) + 1
+        self._count_refusal(why)
         log.info("refused %s (%s)", key, why)
         if send_message and self.refuse_message:
             try:
@@ -324,6 +358,44 @@ class Listener:
                 pass
         sock.close()
 
+    def rekey(self, transport: Transport, key: PeerKey) -> str | None:
+        """Move a connection to ``key`` in the table (its PROXY header named
+        that client); the proxy's key is kept as ``proxy_peer``.  Returns why
+        not, if the key is taken or the client is over ``max_per_peer``."""
+        conn = self.reactor.connections.get(transport.id)
+        if not isinstance(conn, Connection) or self.connections.get(conn.peer) is not conn:
+            return "not in the table"
+        if key in self.connections:
+            return "client address already connected"
+        shared, from_host = self._per_peer.get(key[0], (key[0], 0))
+        if self.max_per_peer is not None and from_host >= self.max_per_peer:
+            return "max_per_peer"
+        old = conn.peer
+        self._forget_peer(old[0])
+        del self.connections[old]
+        conn.proxy_peer = old
+        conn.peer = key
+        self.connections[key] = conn
+        self._per_peer[key[0]] = (shared, from_host + 1)
+        return None
+
+    def count_rejected(self, key: PeerKey, why: str) -> None:
+        """Count a connection refused after accept (its PROXY header's client)."""
+        self.rejected += 1
+        self._count_refusal(why)
+        log.info("refused %s (%s)", key, why)
+
+    def _count_refusal(self, why: str) -> None:
+        reason = why.replace(" ", "_")  # "untrusted proxy": a label value
+        self.refusals[reason] = self.refusals.get(reason, 0) + 1
+
+    def _forget_peer(self, host: str) -> None:
+        shared, from_host = self._per_peer.get(host, (host, 0))
+        if from_host > 1:
+            self._per_peer[host] = (shared, from_host - 1)
+        else:
+            self._per_peer.pop(host, None)
+
     def release(self, conn: LiveConnection) -> None:
         """A connection of this listener was reaped: free its slot, maybe
         resume accepting (the :class:`~reactor.seam.ConnectionOwner` seam)."""
@@ -332,12 +404,7 @@ class Listener:
         self.closed += 1
         self.bytes_in_closed += conn.bytes_in
         self.bytes_out_closed += conn.bytes_out
-        host = conn.peer[0]
-        shared, from_host = self._per_peer.get(host, (host, 0))
-        if from_host > 1:
-            self._per_peer[host] = (shared, from_host - 1)
-        else:
-            self._per_peer.pop(host, None)
+        self._forget_peer(conn.peer[0])
         log.debug("closed %s (%d open)", conn.peer, len(self.connections))
         if self._full and (
             self.max_connections is None or len(self.connections) < self.max_connections

@@ -227,4 +227,7 @@ class NetcatHandler(BaseHandler):
             last = self._bridge.end_of_input()
             if last:
                 transport.write(last)
-        transport.write_eof()
+        if transport.can_write_eof():
+            transport.write_eof()
+        else:  # TLS before 1.3 cannot half-close: the peer's close ends the command
+            log.info("input ended; cannot half-close this connection, waiting for the peer")

@@ -14,12 +14,13 @@ last, which is where the built-in plugins live.
 from __future__ import annotations
 
 import importlib
+import sys
 from importlib.metadata import EntryPoint, entry_points
 from typing import cast
 
 from reactor.protocol import Plugin
 
-__all__ = ["GROUP", "PluginNotFound", "available", "load"]
+__all__ = ["GROUP", "PluginNotFound", "available", "forget", "load"]
 
 GROUP = "reactor.protocols"
 """The entry-point group that plugins register in."""
@@ -67,3 +68,28 @@ def load(name: str) -> Plugin:
         return cast("Plugin", getattr(module, attr or "plugin"))
     except AttributeError:
         raise _not_found(name, f": {module_name} has no attribute {attr!r}") from None
+
+
+def forget(name: str) -> list[str]:
+    """Drop the package of plugin ``name`` from :data:`sys.modules`, so that the
+    next :func:`load` imports its code afresh (a worker after a reload does).
+
+    The package is the top-level one of the plugin's module (``protocols``
+    for the built-in plugins); selreactor's own ``reactor`` package is never
+    dropped.  Returns the names of the modules dropped.
+    """
+    found = available().get(name)
+    if found is not None:
+        module_name = found.value.partition(":")[0].strip()
+    elif ":" in name:
+        module_name = name.partition(":")[0]
+    else:
+        module_name = f"protocols.{name}"
+    top = module_name.split(".", 1)[0]
+    if not top or top == "reactor":
+        return []
+    dropped = [m for m in sys.modules if m == top or m.startswith(top + ".")]
+    for module in dropped:
+        del sys.modules[module]
+    importlib.invalidate_caches()
+    return dropped

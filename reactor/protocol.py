@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Literal, Protocol, TypeAlias
 
 from reactor.addresses import PeerKey, format_peer
-from reactor.errors import ProtocolError
+from reactor.errors import ProtocolError, missing_hook
 
 if TYPE_CHECKING:
     import argparse
@@ -404,16 +404,6 @@ class BaseHandler:
         """
         if self.transport is not None:
             self.transport.close_when_done()
-
-
-def missing_hook(exc: BaseException, handler: object, name: str) -> bool:
-    """Whether ``exc``, raised by calling ``handler.name()``, says the hook is absent.
-
-    A handler need not subclass :class:`BaseHandler`; one written before a
-    hook existed may lack it, and gets the default.  An ``AttributeError``
-    from inside the hook is a bug in it, and this tells the two apart.
-    """
-    return isinstance(exc, AttributeError) and exc.name == name and exc.obj is handler
 
 
 Factory: TypeAlias = Callable[[PeerKey], Handler | None]

@@ -54,8 +54,11 @@ from reactor.seam import ConnectionOwner
 from reactor.writer import Writer, WriteTimeout
 
 if TYPE_CHECKING:
-    from reactor.protocol import ActiveMode, Decoder, Handler, PeerKey
+    import ssl
+
+    from reactor.protocol import ActiveMode, Decoder, Handler, PeerKey, Transport
     from reactor.seam import ConnectionHost
+    from reactor.tls import TLSTransport
 
 __all__ = [
     "DEFAULT_HIGH_WATER",
@@ -67,6 +70,7 @@ __all__ = [
     "ConnectionOwner",
     "State",
     "WriteTimeout",
+    "link",
     "normalise_address",
 ]
 
@@ -362,6 +366,25 @@ class Connection(Writer):
         if self._state is State.OPEN and self.idle_due is None:
             self._loop.deadlines.arm(now + timeout, self)
 
+    def start_tls(
+        self,
+        context: ssl.SSLContext,
+        *,
+        server_side: bool,
+        server_hostname: str | None = None,
+        buffered: bytes = b"",
+    ) -> TLSTransport:
+        """Upgrade to TLS in place (STARTTLS); see :func:`reactor.tls.start_tls`."""
+        from reactor.tls import start_tls  # noqa: PLC0415  (ssl only when used)
+
+        return start_tls(
+            self,
+            context,
+            server_side=server_side,
+            server_hostname=server_hostname,
+            buffered=buffered,
+        )
+
     # -- socket options ----------------------------------------------------------------
 
     def set_nodelay(self, enabled: bool = True) -> None:
@@ -378,3 +401,12 @@ class Connection(Writer):
         """TCP keepalive: probe a silent peer after ``idle`` s, every ``interval`` s,
         giving up after ``count`` unanswered probes (Linux option names)."""
         sockopts.set_keepalive(self._sock, enabled, idle, interval, count)
+
+
+def link(first: Transport, second: Transport) -> None:
+    """Pair two connections of one reactor (a proxy's legs): each names the
+    other's id as :attr:`Connection.linked`, which the status page shows."""
+    for one, other in ((first, second), (second, first)):
+        conn = one.loop.connections.get(one.id)
+        if isinstance(conn, Connection):
+            conn.linked = other.id

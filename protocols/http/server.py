@@ -71,6 +71,10 @@ __all__ = ["HTTPConfig", "HTTPHandler", "current_date"]
 
 log = logging.getLogger(__name__)
 
+# A keep-alive connection with I/O more recent than this may have its next
+# request on the way when a drain starts (the transport's DRAIN_QUIET).
+DRAIN_QUIET = 1.0
+
 _perf_counter = time.perf_counter
 
 _TEXT = [("Content-Type", "text/plain; charset=utf-8")]
@@ -113,6 +117,7 @@ class HTTPHandler(BaseHandler):
         "_body_timer",
         "_closed",
         "_config",
+        "_drain_timer",
         "_draining",
         "_eof",
         "_head",
@@ -158,6 +163,7 @@ class HTTPHandler(BaseHandler):
         self._wall_clock = wall_clock
         self._eof = False
         self._draining = False
+        self._drain_timer: TimerHandle | None = None
         self._closed = False
 
     # -- transport callbacks -----------------------------------------------------
@@ -220,18 +226,37 @@ class HTTPHandler(BaseHandler):
     def drain_requested(self) -> None:
         """A graceful drain started: finish what was started, then close.
 
-        An idle keep-alive connection closes at once; otherwise see the module
-        docstring (the last response carries ``Connection: close``).
+        An idle keep-alive connection closes at once, unless it had I/O in the
+        last ``DRAIN_QUIET`` second: a client in the
+        middle of a stream of requests may have the next one on its way, and
+        a close would race it (the client sees a reset or an EOF instead of
+        an answer).  That one gets its answer with ``Connection: close``, or
+        the connection closes once it has been quiet that long.  Otherwise
+        see the module docstring (the last response carries ``Connection: close``).
         """
         if self._closed or self.transport is None:
             return
         self._draining = True
+        self._close_if_idle()
+
+    def _close_if_idle(self) -> None:
+        self._drain_timer = None
+        transport = self.transport
         if (
-            self._head is None
-            and self._stream is None
-            and self._scheduled is None
-            and self._parser.idle
+            self._closed
+            or transport is None
+            or not (
+                self._head is None
+                and self._stream is None
+                and self._scheduled is None
+                and self._parser.idle
+            )
         ):
+            return
+        quiet = transport.loop.time() - transport.last_activity
+        if transport.bytes_in and quiet < DRAIN_QUIET:
+            self._drain_timer = transport.loop.call_later(DRAIN_QUIET - quiet, self._close_if_idle)
+        else:
             self._shutdown()
 
     # -- the request cycle ---------------------------------------------------------
@@ -582,10 +607,10 @@ class HTTPHandler(BaseHandler):
             self.transport.write(data)
 
     def _cancel_timers(self) -> None:
-        for timer in (self._header_timer, self._scheduled, self._body_timer):
+        for timer in (self._header_timer, self._scheduled, self._body_timer, self._drain_timer):
             if timer is not None:
                 timer.cancel()
-        self._header_timer = self._scheduled = self._body_timer = None
+        self._header_timer = self._scheduled = self._body_timer = self._drain_timer = None
 
     def _pause_reading(self) -> None:
         if not self._paused_reading and self.transport is not None:

@@ -16,10 +16,10 @@
   scheduled with the loop's ``call_soon``.  Without a loop it waits until the
   outermost guarded call returns, so a handler never sees ``connection_lost``
   while one of its own callbacks, or another connection's, is on the stack.
-* gen_tcp's delivery.  A framer turns reads into messages; the active mode
-  (``True``, ``False``, ``"once"``, ``N``) counts them, pauses reading when
-  its budget is spent and calls the handler's ``passive()`` hook, exactly as
-  :meth:`~reactor.transport.Connection.set_active` documents.
+* gen_tcp's delivery.  A framer or a bounded active mode gives the
+  transport the real connection's :class:`~reactor.delivery.Delivery`, made
+  and dropped as :class:`~reactor.transport.Connection` makes and drops it,
+  so framing, the active budget and ``passive()`` behave exactly as there.
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ import collections
 import logging
 from typing import TYPE_CHECKING, ClassVar
 
-from reactor.protocol import ProtocolError, missing_hook
+from reactor.delivery import Delivery
+from reactor.errors import log_failure
 from reactor.transport import State
 
 if TYPE_CHECKING:
@@ -58,17 +59,17 @@ class HandlerDriver:
     """The handler side of a socket-less transport; subclasses do the I/O.
 
     A subclass calls :meth:`_init_driver` first, implements ``_abort(exc)``
-    (close now, ``connection_lost(exc)`` later) and may override
-    ``_reading_resumed()`` to deliver what waited while reading was paused.
+    (close now, ``connection_lost(exc)`` later) and ``_finish()`` (call
+    ``connection_lost``, which :meth:`_schedule_finish` defers), may override
+    ``_reading_resumed()`` to deliver what waited while reading was paused,
+    and clears the delivery's ``live`` when it closes.
     """
 
     __slots__ = (
-        "_active",
-        "_framer",
+        "_delivery",
+        "_finish_scheduled",
         "_handler",
         "_loop",
-        "_notify_passive",
-        "_pending",
         "_reading",
         "_state",
         "failures",
@@ -83,16 +84,62 @@ class HandlerDriver:
         self._reading = True
         self.failures: list[Exception] = []
         """Exceptions from handler code that aborted the connection, in order."""
-        self._framer: Decoder | None = None
-        self._active = -1  # as in Connection: -1 everything, 0 passive, N more
-        self._notify_passive = False
-        self._pending: collections.deque[bytes] = collections.deque()
+        # None: reads go straight to the handler, as on a plain Connection
+        self._delivery: Delivery | None = None
+        self._finish_scheduled = False
 
     def _abort(self, exc: Exception | None) -> None:
         raise NotImplementedError  # every transport closes in its own way
 
+    def _finish(self) -> None:
+        raise NotImplementedError  # connection_lost, after the transport's own cleanup
+
+    def _schedule_finish(self) -> None:
+        """Have ``connection_lost`` called after the current handler call, once."""
+        if not self._finish_scheduled:
+            self._finish_scheduled = True
+            self._soon(self._finish)
+
+    def _fatal(self, exc: Exception) -> None:
+        """The (simulated) network failed: the connection is lost with ``exc``."""
+        log.debug("connection %s lost: %s", self.peer, exc)
+        self._abort(exc)
+
     def _reading_resumed(self) -> None:
         """Reading is on again: deliver what waited (nothing here)."""
+
+    @property
+    def loop(self) -> EventLoop:
+        """The loop given to the constructor."""
+        if self._loop is None:
+            raise RuntimeError("this MemoryTransport has no loop: pass loop= (a Reactor)")
+        return self._loop
+
+    def pause_reading(self) -> None:
+        """Stop reading: what the peer sends waits (and pushes back on a paired writer)."""
+        self._reading = False
+
+    def resume_reading(self) -> None:
+        """Read again; held input is delivered on the next turn."""
+        self._reading = True
+        self._reading_resumed()
+
+    @property
+    def state(self) -> State:
+        """OPEN, CLOSING (flushing before close) or CLOSED (``connection_lost`` ran)."""
+        return self._state
+
+    @property
+    def closed(self) -> bool:
+        """Whether ``connection_lost`` has been called."""
+        return self._state is State.CLOSED
+
+    def is_closing(self) -> bool:
+        """True once the connection is closing or closed."""
+        return self._state is not State.OPEN
+
+    def _now(self) -> float:
+        return self._loop.time() if self._loop is not None else 0.0
 
     # -- handlers ---------------------------------------------------------------------
 
@@ -103,92 +150,48 @@ class HandlerDriver:
     def set_protocol(self, handler: Handler) -> None:
         """Hand the connection to ``handler``; paused state and queued output stay."""
         self._handler = handler
+        if self._delivery is not None:
+            self._delivery.handler = handler
 
     def set_framer(self, framer: Decoder | None) -> None:
         """Deliver framed messages instead of raw bytes (switch at a message boundary)."""
-        self._framer = framer
+        if framer is None and self._delivery is None:
+            return  # the plain path stays plain
+        self._delivery_needed().framer = framer
+        self._route()
 
     def set_active(self, mode: ActiveMode) -> None:
         """gen_tcp's active modes, as :meth:`reactor.transport.Connection.set_active`."""
-        self._notify_passive = False
-        if mode is True:
-            self._active = -1
-        elif mode is False:
-            self._active = 0
-        elif mode == "once":
-            self._active = 1
-        elif isinstance(mode, int):
-            self._active = max(max(self._active, 0) + mode, 0)
-            self._notify_passive = True
-            if self._active == 0:
-                self._became_passive()
-        else:
-            raise ValueError(f"bad active mode {mode!r}")
-        if self._active == 0:
-            self._reading = False
-        elif self._pending:
-            self._soon(self._deliver_later)  # never re-entrant, as in Connection
-        else:
-            self._set_reading(True)
+        if mode is True and self._delivery is None:
+            self.resume_reading()  # the plain path stays plain
+            return
+        try:
+            self._delivery_needed().set_active(mode)
+        finally:
+            self._route()
 
-    def _set_reading(self, on: bool) -> None:
-        self._reading = on
-        if on:
-            self._reading_resumed()
+    def _delivery_needed(self) -> Delivery:
+        delivery = self._delivery
+        if delivery is None:
+            delivery = Delivery(self, self._handler, self._route, call_soon=self._soon)
+            self._delivery = delivery
+            delivery.live = self._state is State.OPEN
+        return delivery
 
-    # -- delivery -----------------------------------------------------------------------
-
-    def _deliver(self, data: bytes) -> None:
-        """A read, through the framer and the active budget."""
-        if self._framer is None:
-            self._pending.append(data)
-        else:
-            try:
-                self._pending.extend(self._framer.feed(data))
-            except ProtocolError as exc:
-                # the messages before the bad one still go out, as in Connection
-                self._pending.extend(getattr(exc, "frames", ()))
-                self._deliver_pending()
-                raise
-        self._deliver_pending()
-
-    def _deliver_pending(self) -> None:
-        pending = self._pending
-        while pending and self._active and self._state is State.OPEN:
-            message = pending.popleft()
-            if self._active > 0:
-                self._active -= 1
-                if self._active == 0:  # the budget is spent: stop reading first
-                    self._reading = False
-                    self._handler.data_received(message)
-                    if self._active == 0 and self._notify_passive:
-                        self._became_passive()
-                    continue
-            self._handler.data_received(message)
-
-    def _deliver_later(self) -> None:
-        self._deliver_pending()
-        if self._active and not self._pending and self._state is State.OPEN:
-            self._set_reading(True)
-
-    def _became_passive(self) -> None:
-        if self._state is State.OPEN:
-            handler = self._handler
-            try:
-                handler.passive()
-            except AttributeError as exc:  # an optional hook: absent is fine
-                if not missing_hook(exc, handler, "passive"):
-                    raise
+    def _route(self) -> None:
+        """Drop the delivery once it is plain again, as the connection does."""
+        delivery = self._delivery
+        if delivery is not None and delivery.plain():
+            self._delivery = None
 
     # -- running handler code ---------------------------------------------------------------
 
-    def _fail(self, exc: Exception) -> None:
-        if isinstance(exc, ProtocolError):
-            log.info("closing %s: %s", self.peer, exc)
-        elif isinstance(exc, OSError):
-            log.debug("closing %s: %s", self.peer, exc)
-        else:
-            log.error("handler failed for %s", self.peer, exc_info=exc)
+    def on_error(self, exc: BaseException, hook: str = "") -> None:
+        """Handler code failed with ``exc`` (``hook``: in that optional hook):
+        logged as the reactor logs it, recorded in ``failures``, aborted."""
+        if not isinstance(exc, Exception):
+            raise exc
+        log_failure(log, self.peer, exc, hook)
         self.failures.append(exc)
         self._abort(exc)
 
@@ -207,7 +210,7 @@ class HandlerDriver:
         try:
             callback(*args)
         except Exception as exc:  # noqa: BLE001  contained: this connection only
-            self._fail(exc)
+            self.on_error(exc)
         finally:
             _Deferred.depth -= 1
         if _Deferred.depth or _Deferred.draining or not _Deferred.calls:

@@ -36,8 +36,9 @@ import itertools
 import logging
 from typing import TYPE_CHECKING
 
-from reactor.options import check_timeout
-from reactor.protocol import missing_hook
+from reactor.drain import DrainStage
+from reactor.errors import hook_failed
+from reactor.options import check_timeout, check_water_marks
 from reactor.testing.driver import HandlerDriver
 from reactor.transport import DEFAULT_HIGH_WATER, DEFAULT_READ_SIZE, State
 
@@ -72,12 +73,11 @@ class MemoryTransport(HandlerDriver):
     """
 
     __slots__ = (
-        "_drain_mode",
+        "_drain",
         "_eof_pending",
         "_eof_received",
         "_eof_sent",
         "_exc",
-        "_finish_scheduled",
         "_high",
         "_idle_timeout",
         "_inbox",
@@ -142,25 +142,12 @@ class MemoryTransport(HandlerDriver):
         self._inbox: collections.deque[bytes] = collections.deque()
         self._inbox_eof = False
         self._pull_scheduled = False
-        self._finish_scheduled = False
-        # None; "eof": close at the peer's EOF (close_when_done); "input":
-        # also treat the end of what was fed as the EOF (end_input)
-        self._drain_mode: str | None = None
+        self._drain = DrainStage.NONE  # as Connection's, though any stage closes at EOF
 
     def _start(self) -> None:
         self._guarded(self._handler.connection_made, self)
 
     # -- what the test sees --------------------------------------------------------
-
-    @property
-    def state(self) -> State:
-        """OPEN, CLOSING (flushing before close) or CLOSED (``connection_lost`` ran)."""
-        return self._state
-
-    @property
-    def closed(self) -> bool:
-        """Whether ``connection_lost`` has been called."""
-        return self._state is State.CLOSED
 
     @property
     def exception(self) -> Exception | None:
@@ -224,13 +211,6 @@ class MemoryTransport(HandlerDriver):
     # -- Transport: figures --------------------------------------------------------
 
     @property
-    def loop(self) -> EventLoop:
-        """The loop given to the constructor."""
-        if self._loop is None:
-            raise RuntimeError("this MemoryTransport has no loop: pass loop= (a Reactor)")
-        return self._loop
-
-    @property
     def writing_paused(self) -> bool:
         """True between ``pause_writing()`` and ``resume_writing()``."""
         return self._writing_paused
@@ -244,14 +224,10 @@ class MemoryTransport(HandlerDriver):
         return (self._low, self._high)
 
     def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
-        """Set the water marks; ``low`` defaults to a quarter of ``high``."""
-        if high is None:
-            high = DEFAULT_HIGH_WATER if low is None else 4 * low
-        if low is None:
-            low = high // 4
-        if not 0 <= low <= high:
-            raise ValueError(f"need 0 <= low ({low}) <= high ({high})")
-        self._high, self._low = high, low
+        """Set the water marks, checked as :class:`~reactor.transport.Connection` checks them."""
+        self._high, self._low = check_water_marks(
+            high, low, default_high=DEFAULT_HIGH_WATER, names=("high", "low")
+        )
         self._check_high_water()
 
     @property
@@ -276,10 +252,6 @@ class MemoryTransport(HandlerDriver):
         """False while reading is paused (by the handler, an active mode or a close)."""
         return self._reading and not self._eof_received and self._state is State.OPEN
 
-    def is_closing(self) -> bool:
-        """True once the connection is closing or closed."""
-        return self._state is not State.OPEN
-
     def can_write_eof(self) -> bool:
         """True, as for TCP."""
         return True
@@ -293,14 +265,6 @@ class MemoryTransport(HandlerDriver):
         return default
 
     # -- Transport: reading ---------------------------------------------------------
-
-    def pause_reading(self) -> None:
-        """Stop reading: what the peer sends waits (and pushes back on a paired writer)."""
-        self._reading = False
-
-    def resume_reading(self) -> None:
-        """Read again; held input is delivered on the next turn."""
-        self._set_reading(True)
 
     def _reading_resumed(self) -> None:
         self._schedule_pull()
@@ -325,7 +289,7 @@ class MemoryTransport(HandlerDriver):
     def _input_ended(self) -> bool:
         """Under :meth:`end_input`: nothing more waits, so that counts as the EOF."""
         return (
-            self._drain_mode == "input"
+            self._drain is DrainStage.END_INPUT
             and not self._eof_received
             and self.is_reading()
             and not self._input_waiting()
@@ -334,21 +298,23 @@ class MemoryTransport(HandlerDriver):
     def _receive(self, data: bytes) -> None:
         self.bytes_in += len(data)
         self.last_activity = self._now()
-        if self._framer is None and self._active == -1 and not self._pending:
+        delivery = self._delivery
+        if delivery is None:
             self._handler.data_received(data)
         else:
-            self._deliver(data)
+            delivery.feed(data)
 
     def _read_eof(self) -> None:
         self._eof_received = True
         handler = self._handler
         try:
             keep_open = handler.eof_received()
-        except AttributeError as exc:  # a handler without the hook closes, as with Connection
-            if not missing_hook(exc, handler, "eof_received"):
-                raise
+        except Exception as exc:  # noqa: BLE001  contained: this connection only
             keep_open = None
-        if self._state is State.OPEN and (not keep_open or self._eof_sent or self._drain_mode):
+            hook_failed(exc, handler, "eof_received", self.on_error)
+        if self._state is State.OPEN and (
+            not keep_open or self._eof_sent or self._drain is not DrainStage.NONE
+        ):
             self.close()
 
     # -- Transport: writing ---------------------------------------------------------
@@ -378,9 +344,8 @@ class MemoryTransport(HandlerDriver):
             handler = self._handler
             try:
                 handler.pause_writing()
-            except AttributeError as exc:  # an optional hook: absent is fine
-                if not missing_hook(exc, handler, "pause_writing"):
-                    raise
+            except Exception as exc:  # noqa: BLE001  contained: this connection only
+                hook_failed(exc, handler, "pause_writing", self.on_error)
 
     def _sent(self, count: int) -> None:
         """The peer read ``count`` bytes of the buffer."""
@@ -392,9 +357,8 @@ class MemoryTransport(HandlerDriver):
             handler = self._handler
             try:
                 handler.resume_writing()
-            except AttributeError as exc:  # an optional hook: absent is fine
-                if not missing_hook(exc, handler, "resume_writing"):
-                    raise
+            except Exception as exc:  # noqa: BLE001  contained: this connection only
+                hook_failed(exc, handler, "resume_writing", self.on_error)
         if not self._out:
             if self._eof_pending and not self._eof_sent:
                 self._shutdown_write()
@@ -426,19 +390,18 @@ class MemoryTransport(HandlerDriver):
         Idle, in memory: nothing written and unread, nothing fed and unread
         (bytes or EOF), no message held by an active mode or a framer.
         """
-        if self._state is not State.OPEN or self._drain_mode is not None:
+        if self._state is not State.OPEN or self._drain is not DrainStage.NONE:
             return
-        self._drain_mode = "eof"
-        buffered = getattr(self._framer, "buffered", None)
-        held = buffered() if buffered is not None else 0
-        if not (self._out or self._input_waiting() or self._pending or held):
+        self._drain = DrainStage.CLOSE_AT_EOF
+        held = self._delivery is not None and self._delivery.holds_input()
+        if not (self._out or self._input_waiting() or held):
             self.close()
 
     def end_input(self) -> None:
         """The end of what the peer has sent so far counts as its EOF."""
         if self._state is not State.OPEN:
             return
-        self._drain_mode = "input"
+        self._drain = DrainStage.END_INPUT
         self._schedule_pull()
 
     def close(self) -> None:
@@ -446,6 +409,8 @@ class MemoryTransport(HandlerDriver):
         if self._state is not State.OPEN:
             return
         self._state = State.CLOSING
+        if self._delivery is not None:
+            self._delivery.live = False
         if not self._out:
             self._schedule_finish()
 
@@ -459,17 +424,12 @@ class MemoryTransport(HandlerDriver):
         if self._exc is None:
             self._exc = exc
         self._out.clear()
+        delivery = self._delivery
+        if delivery is not None:  # messages read but not delivered: never will be
+            delivery.live = False
+            delivery.pending.clear()
         self._state = State.CLOSING
         self._schedule_finish()
-
-    def _fatal(self, exc: Exception) -> None:
-        log.debug("connection %s lost: %s", self.peer, exc)
-        self._abort(exc)
-
-    def _schedule_finish(self) -> None:
-        if not self._finish_scheduled:
-            self._finish_scheduled = True
-            self._soon(self._finish)
 
     def _finish(self) -> None:
         if self._state is State.CLOSED:
@@ -482,8 +442,3 @@ class MemoryTransport(HandlerDriver):
         except Exception as exc:  # logged like the reactor does; the test sees failures
             log.error("connection_lost failed for %s", self.peer, exc_info=exc)
             self.failures.append(exc)
-
-    # -- running handler code -------------------------------------------------------
-
-    def _now(self) -> float:
-        return self._loop.time() if self._loop is not None else 0.0

@@ -26,6 +26,22 @@ SCRIPTS = sorted(EXAMPLES.glob("*.py"))
 # Examples that read Linux-only kernel interfaces (/proc/net/tcp, FIONREAD,
 # TCP_KEEPIDLE) or rely on Linux's backlog behaviour.
 LINUX_ONLY = {"tcp_closing", "tcp_handshake", "tcp_idle", "tcp_backpressure"}
+# TLS examples take a CA, a certificate and a key for localhost, made here:
+# no private key is ever committed.
+NEEDS_CERTS = {"tcp_tls", "tls_guide"}
+
+
+def certificates(where: Path) -> list[str]:
+    """Write a throwaway CA and a localhost certificate; their paths: CA, cert, key."""
+    import trustme
+
+    ca = trustme.CA()
+    leaf = ca.issue_cert("localhost", "127.0.0.1")
+    paths = [where / "ca.pem", where / "cert.pem", where / "key.pem"]
+    ca.cert_pem.write_to_path(str(paths[0]))
+    leaf.cert_chain_pems[0].write_to_path(str(paths[1]))
+    leaf.private_key_pem.write_to_path(str(paths[2]))
+    return [str(p) for p in paths]
 
 
 def pages() -> list[Path]:
@@ -37,12 +53,13 @@ def page_text() -> str:
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=[s.stem for s in SCRIPTS])
-def test_example_prints_its_documented_output(script: Path) -> None:
+def test_example_prints_its_documented_output(script: Path, tmp_path: Path) -> None:
     if script.stem in LINUX_ONLY and not sys.platform.startswith("linux"):
         pytest.skip("reads Linux-only kernel interfaces")
     expected = script.with_suffix(".out").read_text(encoding="utf-8")
+    args = certificates(tmp_path) if script.stem in NEEDS_CERTS else []
     result = subprocess.run(
-        [sys.executable, str(script)],
+        [sys.executable, str(script), *args],
         capture_output=True,
         text=True,
         timeout=60,

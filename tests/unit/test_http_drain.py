@@ -17,10 +17,38 @@ def test_idle_keep_alive_connection_closes_at_once() -> None:
     loop, transport, handler = make()
     feed(handler, transport, GET)
     assert responses(transport.take())[0][0] == 200
+    loop.advance(1.0)  # idle: quiet for DRAIN_QUIET
     handler.drain_requested()
     assert closed(transport) and not transport.aborted
     assert transport.take() == b""
     assert loop.live_timers() == 0
+
+
+def test_a_connection_just_used_answers_its_next_request_with_close() -> None:
+    # A client in the middle of a stream of requests (wrk, a keep-alive pool)
+    # may have the next one on the way: closing now would race it.
+    loop, transport, handler = make()
+    feed(handler, transport, GET)
+    transport.take()
+    handler.drain_requested()
+    assert not closed(transport)
+    loop.advance(0.5)
+    feed(handler, transport, GET)
+    [(status, headers, _)] = responses(transport.take())
+    assert status == 200 and headers[b"connection"] == b"close"
+    assert closed(transport)
+    assert loop.live_timers() == 0
+
+
+def test_a_connection_just_used_closes_once_quiet() -> None:
+    loop, transport, handler = make()
+    feed(handler, transport, GET)
+    transport.take()
+    handler.drain_requested()
+    assert not closed(transport)
+    loop.advance(1.0)
+    assert closed(transport) and not transport.aborted
+    assert transport.take() == b""
 
 
 def test_a_new_connection_with_nothing_sent_closes_at_once() -> None:

@@ -681,7 +681,12 @@ def test_connections_page_is_the_status_table_as_json_and_html() -> None:
         "bytes_out",
         "queued",
         "flow",
+        "tls",  # what TLS negotiated: "-" for these plain connections
+        "cipher",
+        "sni",
+        "alpn",
     ]
+    assert rows[0]["tls"] == "-"
     assert [r["peer"] for r in rows] == ["192.0.2.7:40000", "[::1]:5555"]
     assert rows[1]["bytes_in"] == 42 and rows[1]["age"] == 2.5 and rows[1]["idle"] == 2.5
     feed(

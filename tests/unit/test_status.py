@@ -52,6 +52,10 @@ def test_rows_are_grouped_by_local_address_and_keyed_by_peer() -> None:
         "bytes_out": 20,
         "queued": 70000,
         "flow": "reading paused, writing paused",
+        "tls": "-",  # plain TCP: nothing negotiated
+        "cipher": "-",
+        "sni": "-",
+        "alpn": "-",
     }
 
 

@@ -456,3 +456,36 @@ def test_timeouts_are_set_through_the_transport_interface_and_recorded() -> None
         as_transport.set_idle_timeout(-1)
     with pytest.raises(ValueError, match="write_timeout"):
         as_transport.set_write_timeout(float("nan"))
+
+
+def test_a_failing_hook_aborts_its_own_connection_not_the_writers() -> None:
+    class Slow(Recorder):
+        def pause_writing(self) -> None:
+            raise KeyError("pause")
+
+    slow = MemoryTransport(Slow(), high_water=2)
+
+    class Relay(Recorder):
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            slow.write(data)  # crosses the slow end's high-water mark
+
+    relay = MemoryTransport(Relay())
+    relay.feed(b"12345")
+    assert relay.failures == [] and not relay.is_closing()
+    assert isinstance(slow.exception, KeyError)
+    assert slow.failures == [slow.exception]
+    assert slow.closed
+
+
+def test_a_failing_passive_hook_aborts_the_connection() -> None:
+    class Sulky(Recorder):
+        def passive(self) -> None:
+            raise KeyError("passive")
+
+    transport = MemoryTransport(Sulky())
+    transport.set_active(1)
+    transport.feed(b"one")
+    assert isinstance(transport.exception, KeyError)
+    assert transport.failures == [transport.exception]
+    assert transport.closed
