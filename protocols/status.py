@@ -191,7 +191,10 @@ def _status_json(request: Request) -> Response:
         return Response.json({"error": "no reactor"}, 500)
     query = {name: values[-1] for name, values in request.args.items()} if request.query else {}
     listeners = getattr(loop, "listeners", ())
-    return Response.json(page(loop.connections.values(), listeners, loop.time(), query))
+    # a supervisor's loop (--workers) sees its workers' connections too
+    every = getattr(loop, "service_connections", None)
+    connections = every() if every is not None else loop.connections.values()
+    return Response.json(page(connections, listeners, loop.time(), query))
 
 
 def _metrics(request: Request) -> Response:

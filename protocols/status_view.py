@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, TypedDict
 
 from reactor.metrics import ListenerFigures, listener_figures
 from reactor.protocol import format_peer
+from reactor.tls import negotiated
 
 if TYPE_CHECKING:
     from reactor.protocol import ConnectionInfo, PeerKey
@@ -90,19 +91,14 @@ class StatusPage(TypedDict):
 def connection_row(conn: ConnectionInfo, now: float, plugin: str = "") -> dict[str, object]:
     """One connection as the page shows it.
 
-    ``tls`` and ``proxied_from`` come from the transport's
-    ``get_extra_info``: ``"tls"`` (or asyncio's ``"cipher"``) and
-    ``"proxied_from"``, ``None`` when it has none (the page shows ``-``).
+    ``tls``, ``cipher``, ``sni`` and ``alpn`` are what TLS negotiated
+    (:func:`reactor.tls.negotiated`; ``-`` for plain TCP); ``proxied_from``
+    is the proxy that sent a PROXY header naming this peer, or ``None``;
+    ``worker``, ``pid`` and ``linked`` are there when the connection has them
+    (a worker's, reported to its supervisor; the proxy plugin's legs).
     """
-    extra = getattr(conn, "get_extra_info", None)
-    tls = proxied = None
-    if callable(extra):
-        tls = extra("tls")
-        cipher = extra("cipher") if tls is None else None  # asyncio's (name, version, bits)
-        if isinstance(cipher, tuple) and len(cipher) >= 2:
-            tls = f"{cipher[1]} {cipher[0]}"
-        proxied = extra("proxied_from")
-    return {
+    proxy_peer = getattr(conn, "proxy_peer", None)
+    row: dict[str, object] = {
         "id": conn.id,
         "peer": format_peer(conn.peer),
         "local": format_peer(conn.local),
@@ -115,15 +111,14 @@ def connection_row(conn: ConnectionInfo, now: float, plugin: str = "") -> dict[s
         "reading": conn.is_reading(),
         "writing_paused": conn.writing_paused,
         "state": _state(conn),
-        "tls": None if tls is None else str(tls),
-        "proxied_from": None if proxied is None else _peer_text(proxied),
+        **negotiated(conn),
+        "proxied_from": None if proxy_peer is None else format_peer(proxy_peer),
     }
-
-
-def _peer_text(value: object) -> str:
-    if isinstance(value, tuple) and len(value) == 2:
-        return format_peer((str(value[0]), int(value[1])))
-    return str(value)
+    for name in ("worker", "pid", "linked"):
+        value = getattr(conn, name, None)
+        if value is not None:
+            row[name] = value
+    return row
 
 
 def _int(text: str | None, default: int, lowest: int, highest: int) -> int:

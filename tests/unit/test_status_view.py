@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pytest
 
@@ -23,16 +23,14 @@ class FakeConnection:
     reading: bool = True
     writing_paused: bool = False
     queued: int = 0
-    extra: dict[str, object] = field(default_factory=dict)
+    proxy_peer: PeerKey | None = None  # a connection its PROXY header rekeyed
+    worker: int | None = None  # a worker's connection, as its supervisor sees it
 
     def is_reading(self) -> bool:
         return self.reading
 
     def get_write_buffer_size(self) -> int:
         return self.queued
-
-    def get_extra_info(self, name: str, default: object = None) -> object:
-        return self.extra.get(name, default)
 
 
 @dataclass(eq=False)
@@ -87,10 +85,8 @@ def test_a_row_carries_every_field_and_the_extras() -> None:
         bytes_out=4,
         reading=False,
         queued=12,
-        extra={
-            "cipher": ("TLS_AES_128_GCM_SHA256", "TLSv1.3", 128),
-            "proxied_from": ("1.2.3.4", 9),
-        },
+        proxy_peer=("1.2.3.4", 9),
+        worker=2,
     )
     row = connection_row(conn, 100.0, "echo")
     assert row == {
@@ -106,10 +102,14 @@ def test_a_row_carries_every_field_and_the_extras() -> None:
         "reading": False,
         "writing_paused": False,
         "state": "open",
-        "tls": "TLSv1.3 TLS_AES_128_GCM_SHA256",
+        "tls": "-",
+        "cipher": "-",
+        "sni": "-",
+        "alpn": "-",
         "proxied_from": "1.2.3.4:9",
+        "worker": 2,
     }
-    assert connection_row(FakeConnection(8, ("a", 1)), 100.0)["tls"] is None
+    assert connection_row(FakeConnection(8, ("a", 1)), 100.0)["proxied_from"] is None
 
 
 def test_listeners_name_their_connections_plugin() -> None:
