@@ -7,12 +7,8 @@ count a second time.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from protocols.resp.commands import Commands
 from reactor.metrics import Family
-
-if TYPE_CHECKING:
-    from protocols.resp.commands import Commands
 
 __all__ = ["command_families"]
 
