@@ -92,8 +92,8 @@ def connection_row(conn: ConnectionInfo, now: float, plugin: str = "") -> dict[s
     """One connection as the page shows it.
 
     ``tls``, ``cipher``, ``sni`` and ``alpn`` are what TLS negotiated
-    (:func:`reactor.tls.negotiated`; ``-`` for plain TCP); ``proxied_from``
-    is the proxy that sent a PROXY header naming this peer, or ``None``;
+    (:func:`reactor.tls.negotiated`; ``-`` for plain TCP); ``proxy`` is the
+    proxy that sent a PROXY header naming this peer, or ``None``;
     ``worker``, ``pid`` and ``linked`` are there when the connection has them
     (a worker's, reported to its supervisor; the proxy plugin's legs).
     """
@@ -112,7 +112,7 @@ def connection_row(conn: ConnectionInfo, now: float, plugin: str = "") -> dict[s
         "writing_paused": conn.writing_paused,
         "state": _state(conn),
         **negotiated(conn),
-        "proxied_from": None if proxy_peer is None else format_peer(proxy_peer),
+        "proxy": None if proxy_peer is None else format_peer(proxy_peer),
     }
     for name in ("worker", "pid", "linked"):
         value = getattr(conn, name, None)

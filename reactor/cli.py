@@ -298,8 +298,13 @@ def _serve_status(reactor: Reactor, where: PeerKey) -> Listener:
     factory = status.make_factory(reactor, parser.parse_args([]))
     listener = reactor.listen(factory, host, port)
     listener.plugin = "status"
-    _announce("status page on http://%s/", format_address(listener.host, listener.port))
-    _announce_token(factory)
+    # one line: what follows it (``serving NAME on ...``) is read by the line
+    token = getattr(factory, "token", None)
+    _announce(
+        "status page on http://%s/ (it closes connections for loopback, or with token %s)",
+        format_address(listener.host, listener.port),
+        token,
+    )
     return listener
 
 

@@ -106,10 +106,10 @@ def test_a_row_carries_every_field_and_the_extras() -> None:
         "cipher": "-",
         "sni": "-",
         "alpn": "-",
-        "proxied_from": "1.2.3.4:9",
+        "proxy": "1.2.3.4:9",
         "worker": 2,
     }
-    assert connection_row(FakeConnection(8, ("a", 1)), 100.0)["proxied_from"] is None
+    assert connection_row(FakeConnection(8, ("a", 1)), 100.0)["proxy"] is None
 
 
 def test_listeners_name_their_connections_plugin() -> None:
