@@ -8,9 +8,22 @@
  *             ping-pong, a large SIZE and DEPTH make it a bulk stream.
  *   connect   N slots, each loops: connect, send one message, read the
  *             echo, close.  The rate is completed cycles per second.
+ *   handshake TLS only: like connect, with a full TLS handshake after the
+ *             TCP connect (no session resumption: the client keeps no
+ *             sessions and never offers a ticket), one echo, close_notify
+ *             and close.  The rate is full handshakes per second, and with
+ *             --pid the server's CPU time per handshake.
  *   idle      open N connections one after another, echo one message on
  *             each (so the server has accepted and served it), report
  *             "ready" and hold them until stdin closes or --hold expires.
+ *
+ * TLS.  Built with -DLOADGEN_TLS (link -lssl -lcrypto), --tls runs the
+ * pingpong and connect modes over TLS: the same stream, the same
+ * verification, on the plaintext.  The client verifies no certificate (the
+ * benchmark measures the server; the certificates are throwaway), sends SNI
+ * "localhost", and reports the protocol and cipher it negotiated.  A
+ * server that ends the stream without close_notify is an error (OpenSSL 3
+ * reports it as an unexpected EOF), not a clean close.
  *
  * Verification.  Every connection's outgoing stream is a slice of one
  * pseudo-random pattern, offset by the connection number, so every echoed
@@ -41,14 +54,18 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef LOADGEN_TLS
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#endif
 
 #define PATLEN 65521u /* prime, so per-connection offsets spread well */
 #define HIST_BUCKETS 1000001u
 #define MAX_PIDS 8
 #define READ_CHUNK 65536
 
-enum mode { MODE_PINGPONG, MODE_CONNECT, MODE_IDLE };
-enum cstate { ST_CONNECTING, ST_OPEN, ST_CLOSED };
+enum mode { MODE_PINGPONG, MODE_CONNECT, MODE_HANDSHAKE, MODE_IDLE };
+enum cstate { ST_CONNECTING, ST_HANDSHAKING, ST_OPEN, ST_CLOSED };
 
 struct conn {
     int fd;
@@ -61,6 +78,10 @@ struct conn {
     int want_out;         /* EPOLLOUT registered */
     double started;       /* connect mode: cycle start */
     double *sent_at;      /* ring of DEPTH send times */
+    int write_wants_read; /* TLS: the last write waits for the peer's bytes */
+#ifdef LOADGEN_TLS
+    SSL *ssl;
+#endif
 };
 
 static struct {
@@ -75,7 +96,8 @@ static struct {
     double hold;
     int pids[MAX_PIDS];
     int npids;
-} opt = {MODE_PINGPONG, "127.0.0.1", 0, 100, 64, 1, 5.0, 1.0, 600.0, {0}, 0};
+    int tls;
+} opt = {MODE_PINGPONG, "127.0.0.1", 0, 100, 64, 1, 5.0, 1.0, 600.0, {0}, 0, 0};
 
 static unsigned char pattern[2 * PATLEN];
 static unsigned char rbuf[READ_CHUNK];
@@ -83,6 +105,8 @@ static uint32_t *hist;
 static struct sockaddr_in server_addr;
 static int epfd = -1;
 
+static char io_reason[256]; /* why the last TLS call failed, when errno is EPROTO */
+static char negotiated[128]; /* protocol and cipher of the first TLS connection */
 static uint64_t msgs, bytes, verify_failures, conn_errors, hist_count, hist_over;
 static int measuring;
 
@@ -172,12 +196,113 @@ static void set_events(struct conn *c, int out) {
     c->want_out = out;
 }
 
+/* The text for a failed send/recv: the TLS reason or the errno's. */
+static const char *io_error(void) {
+    return errno == EPROTO && io_reason[0] ? io_reason : strerror(errno);
+}
+
+#ifdef LOADGEN_TLS
+static SSL_CTX *tls_ctx;
+
+static void tls_setup(void) {
+    tls_ctx = SSL_CTX_new(TLS_client_method());
+    if (!tls_ctx) {
+        fprintf(stderr, "loadgen: SSL_CTX_new failed\n");
+        exit(1);
+    }
+    SSL_CTX_set_verify(tls_ctx, SSL_VERIFY_NONE, NULL);
+    /* every handshake a full one: no client-side session cache, no resumption */
+    SSL_CTX_set_session_cache_mode(tls_ctx, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_mode(tls_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+}
+
+/* Map a failed SSL call onto the send/recv convention: 0 for close_notify,
+ * -1 with errno EAGAIN (try later) or EPROTO (io_reason says why). */
+static ssize_t tls_failed(struct conn *c, int ret, int writing) {
+    int e = SSL_get_error(c->ssl, ret);
+    unsigned long code;
+    switch (e) {
+    case SSL_ERROR_WANT_READ:
+        if (writing) c->write_wants_read = 1;
+        errno = EAGAIN;
+        return -1;
+    case SSL_ERROR_WANT_WRITE:
+        errno = EAGAIN;
+        return -1;
+    case SSL_ERROR_ZERO_RETURN:
+        return 0;
+    case SSL_ERROR_SYSCALL:
+        if (errno != 0 && errno != EPROTO) return -1;
+        snprintf(io_reason, sizeof io_reason, "TLS: the server closed without close_notify");
+        errno = EPROTO;
+        return -1;
+    default:
+        code = ERR_get_error();
+        snprintf(io_reason, sizeof io_reason, "TLS: %s",
+                 code ? ERR_reason_error_string(code) : "protocol error");
+        ERR_clear_error();
+        errno = EPROTO;
+        return -1;
+    }
+}
+
+static void tls_note_negotiated(struct conn *c) {
+    if (negotiated[0]) return;
+    snprintf(negotiated, sizeof negotiated, "%s %s", SSL_get_version(c->ssl),
+             SSL_CIPHER_get_name(SSL_get_current_cipher(c->ssl)));
+}
+
+static void tls_attach(struct conn *c) {
+    c->ssl = SSL_new(tls_ctx);
+    if (!c->ssl || !SSL_set_fd(c->ssl, c->fd)) {
+        fprintf(stderr, "loadgen: SSL_new failed\n");
+        exit(1);
+    }
+    SSL_set_tlsext_host_name(c->ssl, "localhost");
+}
+#endif
+
+/* send()/recv() on the connection, through TLS when it has it. */
+static ssize_t conn_send(struct conn *c, const void *buf, size_t n) {
+#ifdef LOADGEN_TLS
+    if (c->ssl) {
+        ERR_clear_error();
+        errno = 0;
+        int w = SSL_write(c->ssl, buf, n > (size_t)1 << 30 ? 1 << 30 : (int)n);
+        return w > 0 ? (ssize_t)w : tls_failed(c, w, 1);
+    }
+#endif
+    return send(c->fd, buf, n, MSG_NOSIGNAL);
+}
+
+static ssize_t conn_recv(struct conn *c, void *buf, size_t n) {
+#ifdef LOADGEN_TLS
+    if (c->ssl) {
+        ERR_clear_error();
+        errno = 0;
+        int r = SSL_read(c->ssl, buf, n > (size_t)1 << 30 ? 1 << 30 : (int)n);
+        return r > 0 ? (ssize_t)r : tls_failed(c, r, 0);
+    }
+#endif
+    return recv(c->fd, buf, n, 0);
+}
+
+/* why == NULL: a clean close (with close_notify under TLS), else a counted failure. */
 static void conn_fail(struct conn *c, const char *why) {
     if (c->state == ST_CLOSED) return;
     if (why) {
         if (conn_errors < 10) fprintf(stderr, "loadgen: connection %u: %s\n", c->salt / 977u, why);
         conn_errors++;
     }
+#ifdef LOADGEN_TLS
+    if (c->ssl) {
+        /* one close_notify, not waiting for the server's */
+        if (!why) SSL_shutdown(c->ssl);
+        SSL_free(c->ssl);
+        c->ssl = NULL;
+        ERR_clear_error();
+    }
+#endif
     epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
     close(c->fd);
     c->fd = -1;
@@ -186,17 +311,23 @@ static void conn_fail(struct conn *c, const char *why) {
 
 /* Write queued stream bytes; returns 0 if the connection failed. */
 static int flush(struct conn *c) {
+    c->write_wants_read = 0;
     while (c->sent < c->target) {
         uint64_t left = c->target - c->sent;
         size_t n = left < PATLEN ? (size_t)left : PATLEN;
-        ssize_t w = send(c->fd, pat_at(c, c->sent), n, MSG_NOSIGNAL);
+        ssize_t w = conn_send(c, pat_at(c, c->sent), n);
         if (w < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                if (!c->want_out) set_events(c, 1);
+                /* a TLS write waiting for the peer's bytes is retried after a read */
+                if (c->write_wants_read) {
+                    if (c->want_out) set_events(c, 0);
+                } else if (!c->want_out) {
+                    set_events(c, 1);
+                }
                 return 1;
             }
             if (errno == EINTR) continue;
-            conn_fail(c, strerror(errno));
+            conn_fail(c, io_error());
             return 0;
         }
         c->sent += (uint64_t)w;
@@ -222,6 +353,7 @@ static int open_socket(int blocking) {
 static void start_connect(struct conn *c, double t) {
     c->fd = open_socket(0);
     c->sent = c->target = c->received = c->queued_msgs = 0;
+    c->write_wants_read = 0;
     c->started = t;
     c->state = ST_CONNECTING;
     c->want_out = 1;
@@ -235,13 +367,15 @@ static void start_connect(struct conn *c, double t) {
 /* Read what is there, verify it and complete messages. */
 static void on_readable(struct conn *c, int running) {
     /* a few reads per event, so one streaming connection cannot hold the loop */
-    for (int round = 0; round < 4; round++) {
-        ssize_t r = recv(c->fd, rbuf, sizeof rbuf, 0);
+    /* a TLS read returns one record (at most 16 KiB), so more rounds */
+    int rounds = opt.tls ? 16 : 4;
+    for (int round = 0; round < rounds; round++) {
+        ssize_t r = conn_recv(c, rbuf, sizeof rbuf);
         double t = now();
         if (r < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK) return;
             if (errno == EINTR) continue;
-            conn_fail(c, strerror(errno));
+            conn_fail(c, io_error());
             return;
         }
         if (r == 0) {
@@ -260,6 +394,8 @@ static void on_readable(struct conn *c, int running) {
         }
         uint64_t before = c->received / opt.size;
         c->received += (uint64_t)r;
+        /* all sent bytes are back: an echo server has nothing more to send */
+        int drained = c->received == c->sent;
         uint64_t after = c->received / opt.size;
         if (measuring) bytes += (uint64_t)r;
         for (uint64_t m = before; m < after; m++) {
@@ -267,27 +403,61 @@ static void on_readable(struct conn *c, int running) {
             if (measuring) msgs++;
             if (opt.mode == MODE_PINGPONG && running) queue_message(c, t);
         }
-        if (opt.mode == MODE_CONNECT && c->received == opt.size) {
+        if ((opt.mode == MODE_CONNECT || opt.mode == MODE_HANDSHAKE) && c->received == opt.size) {
             /* the one message was queued at connect time: its latency is the cycle */
             conn_fail(c, NULL);
             if (running) start_connect(c, t);
             return;
         }
         if (after > before && opt.mode == MODE_PINGPONG && !flush(c)) return;
-        if ((size_t)r < sizeof rbuf) return;
+        /* a short plain read emptied the socket; a TLS read is one record, so
+         * TLS reads on until the stream is drained or the socket is empty */
+        if (opt.tls ? drained : (size_t)r < sizeof rbuf) return;
     }
 }
 
+/* The connection is usable: its first message goes out (connect modes). */
+static void on_open(struct conn *c) {
+    c->state = ST_OPEN;
+    queue_message(c, c->started);
+    flush(c);
+}
+
+#ifdef LOADGEN_TLS
+/* Drive a non-blocking handshake one step; on success the cycle's message goes out. */
+static void handshake_step(struct conn *c, int running) {
+    ERR_clear_error();
+    errno = 0;
+    int r = SSL_connect(c->ssl);
+    if (r == 1) {
+        tls_note_negotiated(c);
+        on_open(c);
+        return;
+    }
+    ssize_t failed = tls_failed(c, r, 0);
+    if (failed < 0 && errno == EAGAIN) {
+        int out = SSL_get_error(c->ssl, r) == SSL_ERROR_WANT_WRITE;
+        if (out != c->want_out) set_events(c, out);
+        return;
+    }
+    conn_fail(c, failed == 0 ? "TLS: close_notify during the handshake" : io_error());
+    if (running) start_connect(c, now());
+}
+#endif
+
 static void print_result(double window, double cpu, uint64_t total_conns) {
     double secs = window > 0 ? window : 1e-9;
-    printf("{\"mode\": \"%s\", \"connections\": %d, \"size\": %zu, \"depth\": %d, "
+    printf("{\"mode\": \"%s\", \"tls\": %d, \"negotiated\": \"%s\", \"connections\": %d, \"size\": %zu, \"depth\": %d, "
            "\"seconds\": %.6f, \"messages\": %llu, \"bytes\": %llu, "
            "\"msgs_per_s\": %.3f, \"bytes_per_s\": %.3f, "
            "\"p50_us\": %.1f, \"p99_us\": %.1f, \"latency_samples\": %llu, "
            "\"latency_over_1s\": %llu, \"server_cpu_s\": %.6f, "
            "\"verify_failures\": %llu, \"errors\": %llu, \"opened\": %llu}\n",
-           opt.mode == MODE_PINGPONG ? "pingpong" : opt.mode == MODE_CONNECT ? "connect" : "idle",
-           opt.conns, opt.size, opt.depth, window, (unsigned long long)msgs,
+           opt.mode == MODE_PINGPONG    ? "pingpong"
+           : opt.mode == MODE_CONNECT   ? "connect"
+           : opt.mode == MODE_HANDSHAKE ? "handshake"
+                                        : "idle",
+           opt.tls, negotiated, opt.conns, opt.size, opt.depth, window, (unsigned long long)msgs,
            (unsigned long long)bytes, (double)msgs / secs, (double)bytes / secs,
            percentile(0.50), percentile(0.99), (unsigned long long)hist_count,
            (unsigned long long)hist_over, cpu, (unsigned long long)verify_failures,
@@ -344,14 +514,26 @@ static void run_loop(struct conn *cs) {
                     start_connect(c, t);
                     continue;
                 }
-                c->state = ST_OPEN;
                 if (measuring) total_conns++;
-                queue_message(c, c->started);
-                flush(c);
+#ifdef LOADGEN_TLS
+                if (opt.tls) {
+                    c->state = ST_HANDSHAKING;
+                    tls_attach(c);
+                    handshake_step(c, 1);
+                    continue;
+                }
+#endif
+                on_open(c);
                 continue;
             }
+#ifdef LOADGEN_TLS
+            if (c->state == ST_HANDSHAKING) {
+                handshake_step(c, 1);
+                continue;
+            }
+#endif
             if (ev & (EPOLLIN | EPOLLERR | EPOLLHUP)) on_readable(c, 1);
-            if (c->state == ST_OPEN && (ev & EPOLLOUT)) flush(c);
+            if (c->state == ST_OPEN && ((ev & EPOLLOUT) || c->write_wants_read)) flush(c);
         }
     }
     print_result(window, cpu1 - cpu0, total_conns);
@@ -421,8 +603,8 @@ static void run_idle(struct conn *cs) {
 
 static void usage(void) {
     fprintf(stderr,
-            "usage: loadgen --port P [--host 127.0.0.1] [--mode pingpong|connect|idle]\n"
-            "               [-c CONNS] [-s SIZE] [-d DEPTH] [-t SECONDS] [-w WARMUP]\n"
+            "usage: loadgen --port P [--host 127.0.0.1] [--mode pingpong|connect|handshake|idle]\n"
+            "               [--tls] [-c CONNS] [-s SIZE] [-d DEPTH] [-t SECONDS] [-w WARMUP]\n"
             "               [--hold SECONDS] [--pid PID]...\n");
     exit(1);
 }
@@ -431,6 +613,10 @@ int main(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--tls")) {
+            opt.tls = 1;
+            continue;
+        }
         if (!v) usage();
         if (!strcmp(a, "--host")) opt.host = v;
         else if (!strcmp(a, "--port")) opt.port = atoi(v);
@@ -446,13 +632,24 @@ int main(int argc, char **argv) {
         } else if (!strcmp(a, "--mode")) {
             if (!strcmp(v, "pingpong")) opt.mode = MODE_PINGPONG;
             else if (!strcmp(v, "connect")) opt.mode = MODE_CONNECT;
+            else if (!strcmp(v, "handshake")) opt.mode = MODE_HANDSHAKE;
             else if (!strcmp(v, "idle")) opt.mode = MODE_IDLE;
             else usage();
         } else usage();
         i++;
     }
     if (opt.port <= 0 || opt.conns <= 0 || opt.size == 0 || opt.depth <= 0) usage();
-    if (opt.mode == MODE_CONNECT) opt.depth = 1;
+    if (opt.mode == MODE_CONNECT || opt.mode == MODE_HANDSHAKE) opt.depth = 1;
+    if (opt.mode == MODE_HANDSHAKE) opt.tls = 1;
+#ifdef LOADGEN_TLS
+    if (opt.tls && opt.mode == MODE_IDLE) usage();
+    if (opt.tls) tls_setup();
+#else
+    if (opt.tls) {
+        fprintf(stderr, "loadgen: built without TLS (compile with -DLOADGEN_TLS -lssl -lcrypto)\n");
+        exit(1);
+    }
+#endif
 
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
@@ -484,13 +681,28 @@ int main(int argc, char **argv) {
     epfd = epoll_create1(0);
     if (epfd < 0) die("epoll_create1");
     double t = now();
-    if (opt.mode == MODE_CONNECT) {
+    if (opt.mode == MODE_CONNECT || opt.mode == MODE_HANDSHAKE) {
         for (int i = 0; i < opt.conns; i++) start_connect(&cs[i], t);
     } else {
         for (int i = 0; i < opt.conns; i++) {
             cs[i].fd = open_socket(1);
             if (connect(cs[i].fd, (struct sockaddr *)&server_addr, sizeof server_addr) < 0)
                 die("connect");
+#ifdef LOADGEN_TLS
+            if (opt.tls) {
+                /* handshakes before the clock starts, on the still blocking socket */
+                tls_attach(&cs[i]);
+                ERR_clear_error();
+                errno = 0;
+                int r = SSL_connect(cs[i].ssl);
+                if (r != 1) {
+                    tls_failed(&cs[i], r, 0);
+                    fprintf(stderr, "loadgen: TLS handshake failed: %s\n", io_error());
+                    exit(1);
+                }
+                tls_note_negotiated(&cs[i]);
+            }
+#endif
             fcntl(cs[i].fd, F_SETFL, fcntl(cs[i].fd, F_GETFL) | O_NONBLOCK);
             cs[i].state = ST_OPEN;
             struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &cs[i]};

@@ -3,19 +3,31 @@
 Each server knows which protocols it speaks, how to start it on a port and,
 when it cannot run here, why not.  The "why not" becomes a row of the
 report instead of a silent gap.
+
+The TLS protocols are ``tls-echo`` (echo over TLS) and ``https`` (the HTTP
+responder over TLS).  Every server start gets a fresh throwaway certificate
+(ECDSA P-256, self-signed, made with ``openssl req`` in the server's temp
+dir), so no key is ever committed and every server presents the same kind.
 """
 
 from __future__ import annotations
 
 import enum
+import functools
 import importlib.metadata
 import importlib.util
 import re
 import shutil
+import socket
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from bench.scenarios import TLS_PROTOS
+from bench.servers.certs import tls_pair
+from bench.servers.nginx_conf import nginx_conf
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -27,6 +39,12 @@ PY = sys.executable
 SUBJECT = "selreactor"
 BASELINE = "asyncio-protocol"
 FLOOR = "bare-epoll"
+PLAIN_OF = {"tls-echo": "echo", "https": "http"}
+"""The plain protocol each TLS protocol carries."""
+NGINX_STREAM_MODULE = Path("/usr/lib/nginx/modules/ngx_stream_module.so")
+AIO = "reactor-aio"
+AIO_STREAMS = "reactor-aio-streams"
+AIO_AIOHTTP = "aiohttp-reactor-aio"
 
 
 class Role(enum.Enum):
@@ -38,10 +56,30 @@ class Role(enum.Enum):
 
 @dataclass(frozen=True)
 class Launch:
-    """How to start one server: the command and an optional config to write."""
+    """How to start one server: the command and an optional config to write.
+
+    ``helpers`` are started first, each with the port it listens on (nginx's
+    TLS echo proxies to a C echo); their CPU time counts as the server's.
+    """
 
     argv: list[str]
     config: tuple[str, str] | None = None  # (file name in the temp dir, text)
+    helpers: tuple[tuple[list[str], int], ...] = ()
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _tls_args(proto: str, tmp: Path) -> list[str]:
+    if proto not in TLS_PROTOS:
+        return []
+    cert, key = tls_pair(tmp)
+    return ["--tls-cert", str(cert), "--tls-key", str(key)]
 
 
 @dataclass(frozen=True)
@@ -141,11 +179,36 @@ def cli_serves(name: str) -> bool:
     return True
 
 
+@functools.cache
+def cli_speaks_tls() -> bool:
+    """Whether ``python -m reactor serve echo`` takes ``--tls-cert``/``--tls-key``."""
+    if importlib.util.find_spec("reactor.cli") is None:
+        return False
+    argv = [PY, "-m", "reactor", "serve", "echo", "--help"]
+    try:
+        done = subprocess.run(
+            argv, capture_output=True, text=True, timeout=60, cwd=ROOT, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return "--tls-cert" in done.stdout and "--tls-key" in done.stdout
+
+
+def _selreactor_tls_check(proto: str) -> str | None:
+    if not cli_speaks_tls():
+        return "not available: reactor serve has no --tls-cert/--tls-key in this tree yet"
+    if not cli_serves(PLAIN_OF[proto]):
+        return f"not available: no {PLAIN_OF[proto]!r} plugin in reactor.protocols yet"
+    return None
+
+
 def _selreactor_check(proto: str) -> str | None:
     if importlib.util.find_spec("reactor.loop") is None:
         return "not available: run from the selreactor source tree"
     if not _has_transport():
         return "not available: reactor.transport/reactor.listener are not there yet"
+    if proto in TLS_PROTOS:
+        return _selreactor_tls_check(proto)
     if proto == "echo":
         return None
     if cli_serves(proto) or _plugin_importable(proto):
@@ -155,6 +218,8 @@ def _selreactor_check(proto: str) -> str | None:
 
 def selreactor_how(proto: str) -> str:
     """Which way selreactor is started for ``proto`` (shown in the report)."""
+    if proto in TLS_PROTOS:
+        return f"python -m reactor serve {PLAIN_OF[proto]} --tls-cert C --tls-key K"
     if cli_serves(proto):
         return f"python -m reactor serve {proto}"
     if _plugin_importable(proto):
@@ -165,6 +230,11 @@ def selreactor_how(proto: str) -> str:
 def _selreactor(proto: str, port: int, cpu: int, tmp: Path, idle: float | None) -> Launch:
     common = ["--host", "127.0.0.1", "--port", str(port)]
     idle_args = ["--idle-timeout", str(idle)] if idle is not None else []
+    if proto in TLS_PROTOS:
+        # The CLI's TLS options: the same certificate as every peer, defaults otherwise.
+        argv = ["--log-level", "WARNING", "serve", PLAIN_OF[proto], *common]
+        argv += ["--backlog", "4096", *_tls_args(proto, tmp)]
+        return Launch(_module("reactor", [*argv, *idle_args]))
     if cli_serves(proto):
         # WARNING keeps the root logger quiet; the listener's connection log
         # stays as the CLI configures it, since that is what users run.
@@ -192,8 +262,9 @@ def _selreactor_status_check(proto: str) -> str | None:
 
 def _asyncio(api: str, loop: str) -> Callable[[str, int, int, Path, float | None], Launch]:
     def launch(proto: str, port: int, cpu: int, tmp: Path, idle: float | None) -> Launch:
-        args = ["--port", str(port), "--proto", proto, "--api", api, "--loop", loop]
-        return Launch(_module("bench.servers.asyncio_server", args))
+        plain = PLAIN_OF.get(proto, proto)
+        args = ["--port", str(port), "--proto", plain, "--api", api, "--loop", loop]
+        return Launch(_module("bench.servers.asyncio_server", [*args, *_tls_args(proto, tmp)]))
 
     return launch
 
@@ -205,44 +276,78 @@ def _script(module: str) -> Callable[[str, int, int, Path, float | None], Launch
     return launch
 
 
+def _on_aio(api: str) -> Callable[[str, int, int, Path, float | None], Launch]:
+    """asyncio_server.py's code on reactor.aio (bench/servers/aio_server.py)."""
+
+    def launch(proto: str, port: int, cpu: int, tmp: Path, idle: float | None) -> Launch:
+        args = ["--port", str(port), "--proto", proto, "--api", api]
+        return Launch(_module("bench.servers.aio_server", args))
+
+    return launch
+
+
+def _aiohttp(loop: str) -> Callable[[str, int, int, Path, float | None], Launch]:
+    def launch(proto: str, port: int, cpu: int, tmp: Path, idle: float | None) -> Launch:
+        args = ["--port", str(port), "--loop", loop]
+        return Launch(_module("bench.servers.aiohttp_server", args))
+
+    return launch
+
+
+def _uvicorn(http: str, loop: str) -> Callable[[str, int, int, Path, float | None], Launch]:
+    def launch(proto: str, port: int, cpu: int, tmp: Path, idle: float | None) -> Launch:
+        args = ["--port", str(port), "--http", http, "--loop", loop]
+        return Launch(_module("bench.servers.uvicorn_server", args))
+
+    return launch
+
+
 def _c_echo(proto: str, port: int, cpu: int, tmp: Path, idle: float | None) -> Launch:
     return Launch([str(BUILD / "c_echo"), str(port)])
 
 
-NGINX_CONF = """\
-daemon off;
-master_process off;
-worker_processes 1;
-pid {tmp}/nginx.pid;
-error_log {tmp}/error.log warn;
-events {{
-    worker_connections 20000;
-    use epoll;
-}}
-http {{
-    access_log off;
-    client_body_temp_path {tmp}/body;
-    proxy_temp_path {tmp}/proxy;
-    fastcgi_temp_path {tmp}/fastcgi;
-    uwsgi_temp_path {tmp}/uwsgi;
-    scgi_temp_path {tmp}/scgi;
-    keepalive_requests 10000000;
-    keepalive_timeout 300s;
-    server {{
-        listen 127.0.0.1:{port} backlog=4096;
-        location / {{
-            default_type text/plain;
-            return 200 "Hello, World!";
-        }}
-    }}
-}}
-"""
+def _c_tls_echo(proto: str, port: int, cpu: int, tmp: Path, idle: float | None) -> Launch:
+    cert, key = tls_pair(tmp)
+    return Launch([str(BUILD / "c_tls_echo"), str(port), str(cert), str(key)])
 
 
 def _nginx(proto: str, port: int, cpu: int, tmp: Path, idle: float | None) -> Launch:
-    conf = NGINX_CONF.format(tmp=tmp, port=port)
     argv = ["nginx", "-p", str(tmp), "-c", str(tmp / "nginx.conf"), "-e", str(tmp / "error.log")]
-    return Launch(argv, ("nginx.conf", conf))
+    files = tls_pair(tmp) if proto in TLS_PROTOS else None
+    if proto == "tls-echo":
+        backend = free_port()
+        conf = nginx_conf(tmp, port, files, NGINX_STREAM_MODULE, backend)
+        helper = ([str(BUILD / "c_echo"), str(backend)], backend)
+        return Launch(argv, ("nginx.conf", conf), (helper,))
+    return Launch(argv, ("nginx.conf", nginx_conf(tmp, port, files)))
+
+
+def _nginx_check(proto: str) -> str | None:
+    if shutil.which("nginx") is None and not Path("/usr/sbin/nginx").exists():
+        return "not available: nginx not found (run bench/setup.sh)"
+    if proto in TLS_PROTOS and shutil.which("openssl") is None:
+        return "not available: openssl not found for the certificate (run bench/setup.sh)"
+    if proto == "tls-echo":
+        if not NGINX_STREAM_MODULE.exists():
+            return "not available: nginx stream module missing (libnginx-mod-stream)"
+        if not (BUILD / "c_echo").exists():
+            return "not available: the C echo server behind nginx was not built"
+    return None
+
+
+def _openssl_check(proto: str) -> str | None:
+    if proto in TLS_PROTOS and shutil.which("openssl") is None:
+        return "not available: openssl not found for the certificate (run bench/setup.sh)"
+    return None
+
+
+def _both(
+    a: Callable[[str], str | None], b: Callable[[str], str | None]
+) -> Callable[[str], str | None]:
+    def check(proto: str) -> str | None:
+        return a(proto) or b(proto)
+
+    return check
 
 
 def _redis(proto: str, port: int, cpu: int, tmp: Path, idle: float | None) -> Launch:
@@ -260,10 +365,10 @@ SERVERS: list[Server] = [
     Server(
         SUBJECT,
         Role.SUBJECT,
-        ("echo", "http", "resp"),
+        ("echo", "http", "resp", *TLS_PROTOS),
         "selreactor (this project)",
         _selreactor,
-        _selreactor_check,
+        _both(_openssl_check, _selreactor_check),
     ),
     Server(
         "selreactor-status",
@@ -276,10 +381,10 @@ SERVERS: list[Server] = [
     Server(
         BASELINE,
         Role.PEER,
-        ("echo", "http", "resp"),
-        "asyncio, Protocol API",
+        ("echo", "http", "resp", *TLS_PROTOS),
+        "asyncio, Protocol API (TLS: its sslproto transport)",
         _asyncio("protocol", "asyncio"),
-        _always,
+        _openssl_check,
     ),
     Server(
         "asyncio-streams",
@@ -292,10 +397,10 @@ SERVERS: list[Server] = [
     Server(
         "uvloop",
         Role.PEER,
-        ("echo", "http", "resp"),
-        "uvloop, Protocol API",
+        ("echo", "http", "resp", *TLS_PROTOS),
+        "uvloop, Protocol API (TLS: its SSL transport)",
         _asyncio("protocol", "uvloop"),
-        _needs_modules("uvloop"),
+        _both(_openssl_check, _needs_modules("uvloop")),
     ),
     Server(
         "twisted",
@@ -313,6 +418,72 @@ SERVERS: list[Server] = [
         _script("bench.servers.tornado_echo"),
         _needs_modules("tornado"),
     ),
+    # reactor.aio: the asyncio servers above, unchanged, on selreactor's loop;
+    # and the asyncio HTTP stacks, on each loop (the HTTP peers users pick).
+    Server(
+        AIO,
+        Role.SUBJECT,
+        ("echo", "http", "resp"),
+        "reactor.aio, asyncio Protocol API (asyncio-protocol's code)",
+        _on_aio("protocol"),
+        _needs_modules("reactor.aio"),
+    ),
+    Server(
+        AIO_STREAMS,
+        Role.SUBJECT,
+        ("echo",),
+        "reactor.aio, asyncio streams (asyncio-streams' code)",
+        _on_aio("streams"),
+        _needs_modules("reactor.aio"),
+    ),
+    Server(
+        "uvloop-streams",
+        Role.PEER,
+        ("echo",),
+        "uvloop, asyncio streams (asyncio-streams' code)",
+        _asyncio("streams", "uvloop"),
+        _needs_modules("uvloop"),
+    ),
+    Server(
+        "aiohttp-asyncio",
+        Role.PEER,
+        ("http",),
+        "aiohttp hello-world on asyncio",
+        _aiohttp("asyncio"),
+        _needs_modules("aiohttp"),
+    ),
+    Server(
+        "aiohttp-uvloop",
+        Role.PEER,
+        ("http",),
+        "aiohttp hello-world on uvloop",
+        _aiohttp("uvloop"),
+        _needs_modules("aiohttp", "uvloop"),
+    ),
+    Server(
+        AIO_AIOHTTP,
+        Role.SUBJECT,
+        ("http",),
+        "aiohttp hello-world on reactor.aio",
+        _aiohttp("selreactor"),
+        _needs_modules("aiohttp", "reactor.aio"),
+    ),
+    Server(
+        "uvicorn-httptools",
+        Role.PEER,
+        ("http",),
+        "uvicorn, httptools on uvloop, ASGI hello-world",
+        _uvicorn("httptools", "uvloop"),
+        _needs_modules("uvicorn", "httptools", "uvloop"),
+    ),
+    Server(
+        "uvicorn-h11",
+        Role.PEER,
+        ("http",),
+        "uvicorn, h11 on asyncio, ASGI hello-world",
+        _uvicorn("h11", "asyncio"),
+        _needs_modules("uvicorn", "h11"),
+    ),
     Server(
         FLOOR,
         Role.FLOOR,
@@ -329,7 +500,22 @@ SERVERS: list[Server] = [
         _c_echo,
         _needs_program(str(BUILD / "c_echo")),
     ),
-    Server("nginx", Role.CEILING, ("http",), "nginx, return 200", _nginx, _needs_program("nginx")),
+    Server(
+        "c-tls-epoll",
+        Role.CEILING,
+        ("tls-echo",),
+        "C epoll + OpenSSL TLS echo (bench/servers/c_tls_echo.c)",
+        _c_tls_echo,
+        _both(_openssl_check, _needs_program(str(BUILD / "c_tls_echo"))),
+    ),
+    Server(
+        "nginx",
+        Role.CEILING,
+        ("http", *TLS_PROTOS),
+        "nginx, return 200 (TLS echo: stream ssl -> C echo)",
+        _nginx,
+        _nginx_check,
+    ),
     Server(
         "redis",
         Role.CEILING,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import cast
 
-from bench import peers
+from bench import aio_targets, peers
 from bench.scenarios import SCENARIOS, Scenario
 
 Row = dict[str, object]
@@ -14,6 +14,10 @@ Results = dict[str, dict[str, Row]]
 CPU_TARGET = 1.15
 RSS_TARGET = 1000.0
 CONNECT_TARGET = 2.0
+TLS_CPU_TARGET = 1.0  # TLS echo: server CPU per message at most uvloop's
+HTTPS_TARGET = 1.0  # HTTPS keep-alive: requests per second at least uvloop's
+HANDSHAKE_TARGET = 1.1  # full handshake: server CPU within 1.1x of asyncio's
+TLS_CEILINGS = ("c-tls-epoll", "nginx")
 
 
 def _num(value: object) -> float | None:
@@ -138,7 +142,7 @@ def targets(doc: dict[str, object]) -> list[dict[str, object]]:
     """The project's performance targets, checked against this run."""
     r = _results(doc)
     s = peers.SUBJECT
-    out: list[dict[str, object]] = []
+    out: list[dict[str, object]] = aio_targets.targets(r)  # reactor.aio's come first
 
     def add(what: str, value: float | None, limit: float, better: str, shown: str) -> None:
         if value is None:
@@ -166,6 +170,55 @@ def targets(doc: dict[str, object]) -> list[dict[str, object]]:
     add("connect rate vs asyncio-protocol", rate, CONNECT_TARGET, "high", ">= 2.00x")
     rss = _get(r, "idle-10k", s, "throughput")
     add("RSS per idle connection at 10k (bytes)", rss, RSS_TARGET, "low", "<= 1000")
+    tls_cpu = _ratio(
+        _get(r, "tls-echo-1KiB-100c", s, "cpu_us_per_unit"),
+        _get(r, "tls-echo-1KiB-100c", "uvloop", "cpu_us_per_unit"),
+    )
+    add("tls-echo-1KiB-100c: server CPU/msg vs uvloop", tls_cpu, TLS_CPU_TARGET, "low", "<= 1.00x")
+    https = _ratio(
+        _get(r, "https-wrk-100c", s, "throughput"),
+        _get(r, "https-wrk-100c", "uvloop", "throughput"),
+    )
+    add("https-wrk-100c: req/s vs uvloop", https, HTTPS_TARGET, "high", ">= 1.00x")
+    handshake = _ratio(
+        _get(r, "tls-handshake", s, "cpu_us_per_unit"),
+        _get(r, "tls-handshake", peers.BASELINE, "cpu_us_per_unit"),
+    )
+    add(
+        "tls-handshake: server CPU/handshake vs asyncio-protocol",
+        handshake,
+        HANDSHAKE_TARGET,
+        "low",
+        "<= 1.10x",
+    )
+    return out
+
+
+def tls_lines(doc: dict[str, object]) -> list[str]:
+    """The TLS ratios the targets name, with both sides' figures, for the report."""
+    r = _results(doc)
+    s = peers.SUBJECT
+    out: list[str] = []
+    pairs = [
+        ("tls-echo-1KiB-100c", "cpu_us_per_unit", "uvloop", "server CPU us/msg"),
+        ("https-wrk-100c", "throughput", "uvloop", "req/s"),
+        ("tls-handshake", "cpu_us_per_unit", peers.BASELINE, "server CPU us/handshake"),
+    ]
+    for key, field, other, what in pairs:
+        mine, theirs = _get(r, key, s, field), _get(r, key, other, field)
+        if mine is None and theirs is None:
+            continue
+        digits = 0 if field == "throughput" else 1
+        line = (
+            f"{key}: {what} selreactor {_fmt(mine, digits)}, {other} {_fmt(theirs, digits)}"
+            f" ({_x(_ratio(mine, theirs))})"
+        )
+        ceilings = [
+            f"{name} {_fmt(value, digits)}"
+            for name in TLS_CEILINGS
+            if (value := _get(r, key, name, field)) is not None
+        ]
+        out.append(line + (f"; ceilings: {', '.join(ceilings)}" if ceilings else ""))
     return out
 
 
@@ -242,6 +295,9 @@ def markdown(doc: dict[str, object]) -> str:
             for t in targets(doc)
         ],
     )
+    tls = tls_lines(doc)
+    if tls:
+        lines += ["", "## TLS ratios", ""] + [f"- {line}" for line in tls]
     for scenario in SCENARIOS:
         header, rows = table_rows(doc, scenario)
         if not rows:
@@ -295,7 +351,7 @@ def rst(doc: dict[str, object], image: str | None) -> str:
     lines += [
         "From the repository root::",
         "",
-        "    bash bench/setup.sh      # wrk, redis, nginx, gcc if missing (Debian)",
+        "    bash bench/setup.sh      # wrk, redis, nginx, gcc, OpenSSL if missing (Debian)",
         "    python -m bench --quick  # about 4 minutes",
         "    python -m bench          # the full run",
         "",
@@ -325,6 +381,16 @@ def rst(doc: dict[str, object], image: str | None) -> str:
         f"  an idle timeout of {IDLE_TIMEOUT_TEXT} s armed.",
         "- The HTTP and RESP peers (asyncio, uvloop, bare epoll) share one minimal",
         "  responder (``bench/servers/minimal.py``), so they compare event loops.",
+        "- TLS: every server gets a fresh self-signed ECDSA P-256 certificate (made with",
+        "  ``openssl req`` at run time, never committed) and negotiates TLS 1.3 with the",
+        "  load generator, which is built with OpenSSL.  TLS echo is the ping-pong over",
+        "  TLS (the handshakes happen before the measured window); the handshake rate",
+        "  counts full handshakes (no session resumption), each with one 64 B echo and a",
+        "  close_notify; HTTPS is wrk over ``https://``.  asyncio and uvloop use their own",
+        "  SSL transports.  The C ceilings: ``bench/servers/c_tls_echo.c`` (epoll and",
+        "  OpenSSL, nothing else) for TLS echo and handshakes, and nginx (HTTPS: ``return",
+        "  200``; TLS echo: its stream module ends TLS and proxies to the C echo server,",
+        "  both processes' CPU counted, so it pays for a second hop).",
         "",
     ]
     lines += _heading("Latest run", "-")
@@ -336,7 +402,8 @@ def rst(doc: dict[str, object], image: str | None) -> str:
         f"- Machine: {m['cores']} cores, {m['cpu_model']}, {m.get('memory_gib')} GiB",
         f"- Kernel: Linux {m['kernel']}",
         f"- Python: {m.get('python_impl')} {m['python']}",
-        f"- Tools: {m.get('wrk')}; {m.get('redis')}; {m.get('nginx')}",
+        f"- Tools: {m.get('wrk')}; {m.get('redis')}; {m.get('nginx')};"
+        f" {meta.get('openssl', 'OpenSSL ?')}",
         f"- Server on CPU {meta['server_cpu']}, clients on CPU {meta['client_cpu']}"
         + ("" if meta["pinned"] else " (not pinned: fewer than two CPUs)"),
         f"- Disturbance: {disturbance_line(doc)}.",
@@ -360,6 +427,11 @@ def rst(doc: dict[str, object], image: str | None) -> str:
         ],
     )
     lines.append("")
+    tls = tls_lines(doc)
+    if tls:
+        lines += _heading("TLS ratios", "~")
+        lines += [f"- {_rst_cell(line)}" for line in tls]
+        lines.append("")
     for scenario in SCENARIOS:
         header, rows = table_rows(doc, scenario)
         if not rows:

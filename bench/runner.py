@@ -9,37 +9,48 @@ the repetitions.  A measurement during which other processes used more than
 ``--max-foreign`` of a CPU is redone (within a budget) and otherwise kept
 but flagged.  Because the client can saturate its core before a fast server
 does, the server's own CPU time per message is reported next to the rate.
+
+TLS.  The load generator is built with OpenSSL (``-DLOADGEN_TLS -lssl
+-lcrypto``) when its headers are there, else without, and the TLS
+scenarios are then skipped with the reason.  Every TLS server gets a fresh
+throwaway certificate in its temp dir (see :mod:`bench.peers`).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import json
 import os
+import pstats
 import shlex
 import shutil
 import signal
 import socket
+import ssl
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bench import peers, report, system
 from bench.scenarios import (
     SCENARIOS,
+    TLS_PROTOS,
     ClientError,
     Measurement,
     Scenario,
+    cpu_of,
     run_loadgen,
     run_redis_benchmark,
     run_wrk,
 )
+from bench.servers.certs import CertError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -49,6 +60,8 @@ PY = peers.PY
 RESULTS = ROOT / "bench" / "results"
 IDLE_TIMEOUT = 300.0
 MAX_STEAL = 0.25  # of a CPU taken by the hypervisor during a measurement
+LOG_LINES = 20  # more than this in a server's log is reported as a problem
+PROFILE_TOP = 40  # functions kept from a --profile run
 
 
 @dataclass(frozen=True)
@@ -74,14 +87,20 @@ FULL = Config("full", 5, 5.0, 1.0, 100000, 1000000, 10000, 3, 200_000, 7, 2, 200
 
 @dataclass(frozen=True)
 class Live:
-    """A started server: its process and the port it listens on."""
+    """A started server: its process, the port it listens on, and its helpers."""
 
     proc: subprocess.Popen[bytes]
     port: int
+    helpers: tuple[subprocess.Popen[bytes], ...] = ()
 
     @property
     def pid(self) -> int:
         return self.proc.pid
+
+    @property
+    def pids(self) -> tuple[int, ...]:
+        """The server's process and its helpers': their CPU is the server's."""
+        return (self.proc.pid, *(h.pid for h in self.helpers))
 
 
 @dataclass
@@ -122,6 +141,8 @@ class Harness:
             self.server_pin, self.client_pin = [], []
         self.nofile = system.raise_nofile(config.idle_conns * 2 + 1000)
         self.loadgen: Path | None = None
+        self.loadgen_tls = False
+        self.noisy: set[tuple[str, str]] = set()
         self.retries_left = config.retry_budget
 
     # -- building --------------------------------------------------------------
@@ -136,10 +157,30 @@ class Harness:
         for name in ("loadgen", "c_echo"):
             src = ROOT / "bench" / f"{name}.c"
             out = peers.BUILD / name
+            out.unlink(missing_ok=True)
             cmd = [gcc, "-O2", "-Wall", "-o", str(out), str(src)]
+            if name == "loadgen":
+                tls = [gcc, "-O2", "-Wall", "-DLOADGEN_TLS", "-o", str(out), str(src)]
+                tls += ["-lssl", "-lcrypto"]
+                done = subprocess.run(tls, capture_output=True, text=True, check=False)
+                if done.returncode == 0:
+                    self.loadgen_tls = True
+                    continue
+                self.failures.append(
+                    "building loadgen with OpenSSL failed (libssl-dev missing?), so the TLS "
+                    f"scenarios are skipped: {done.stderr.strip()[-200:]}"
+                )
             done = subprocess.run(cmd, capture_output=True, text=True, check=False)
             if done.returncode != 0:
                 self.failures.append(f"building {name} failed: {done.stderr.strip()[-300:]}")
+        if self.loadgen_tls:
+            src = ROOT / "bench" / "servers" / "c_tls_echo.c"
+            out = peers.BUILD / "c_tls_echo"
+            out.unlink(missing_ok=True)
+            cmd = [gcc, "-O2", "-Wall", "-o", str(out), str(src), "-lssl", "-lcrypto"]
+            done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+            if done.returncode != 0:
+                self.failures.append(f"building c_tls_echo failed: {done.stderr.strip()[-300:]}")
         if (peers.BUILD / "loadgen").exists():
             self.loadgen = peers.BUILD / "loadgen"
 
@@ -150,31 +191,81 @@ class Harness:
         self, server: peers.Server, proto: str, idle: float | None = None
     ) -> Iterator[Live]:
         tmp = Path(tempfile.mkdtemp(prefix=f"bench-{server.name}-"))
-        port = _free_port()
-        launch = server.launch(proto, port, self.server_cpu, tmp, idle)
-        if launch.config is not None:
-            (tmp / launch.config[0]).write_text(launch.config[1])
-        env = clean_env()
-        if server.name == peers.SUBJECT:
-            label = proto if idle is None else f"{proto}, idle scenario"
-            shown = ["python", *launch.argv[1:]] if launch.argv[0] == PY else launch.argv
-            self.how[label] = shlex.join("PORT" if a == str(port) else a for a in shown)
-        log_path = tmp / "server.log"
+        helpers: list[subprocess.Popen[bytes]] = []
+        proc: subprocess.Popen[bytes] | None = None
+        profile = tmp / "server.prof"
+        try:
+            port = _free_port()
+            try:
+                launch = server.launch(proto, port, self.server_cpu, tmp, idle)
+            except CertError as exc:
+                raise ServerError(str(exc)) from exc
+            if launch.config is not None:
+                (tmp / launch.config[0]).write_text(launch.config[1])
+            env = clean_env()
+            if server.name == peers.SUBJECT:
+                label = proto if idle is None else f"{proto}, idle scenario"
+                shown = ["python", *launch.argv[1:]] if launch.argv[0] == PY else launch.argv
+                self.how[label] = shlex.join(_shown_arg(a, port, tmp) for a in shown)
+            # helpers share the server's CPU: they are part of what it costs
+            for n, (argv, helper_port) in enumerate(launch.helpers):
+                helper_log = tmp / f"helper{n}.log"
+                helpers.append(self._start(argv, helper_log, env))
+                _wait_ready(helpers[-1], helper_port, helper_log)
+            log_path = tmp / "server.log"
+            argv = launch.argv
+            if self.args.profile and server.name == peers.SUBJECT and argv[1:2] == ["-m"]:
+                argv = [argv[0], "-m", "cProfile", "-o", str(profile), *argv[1:]]
+            proc = self._start(argv, log_path, env)
+            _wait_ready(proc, port, log_path)
+            yield Live(proc, port, tuple(helpers))
+        finally:
+            for started in ([proc] if proc is not None else []) + helpers:
+                _stop(started)
+            self._log_check(server, proto, tmp / "server.log")
+            if profile.exists():
+                self._keep_profile(profile, proto if idle is None else f"{proto}-idle")
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def _log_check(self, server: peers.Server, proto: str, log_path: Path) -> None:
+        """A server that logged much did work the others did not: say so once."""
+        try:
+            lines = log_path.read_text(errors="replace").splitlines()
+        except OSError:
+            return
+        if len(lines) > LOG_LINES and (server.name, proto) not in self.noisy:
+            self.noisy.add((server.name, proto))
+            self.failures.append(
+                f"{server.name} ({proto}) logged {len(lines)} lines while measured, which "
+                f"costs it CPU; the first after start-up: {lines[1][:200]}"
+            )
+
+    def _keep_profile(self, profile: Path, label: str) -> None:
+        """The subject's cProfile, top functions by own time, into the results dir."""
+        out = self.args.results / f"profile-{label}.txt"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        text = io.StringIO()
+        try:
+            stats = pstats.Stats(str(profile), stream=text)
+        except (OSError, EOFError, TypeError, ValueError) as exc:
+            self.failures.append(f"profile of selreactor ({label}) unreadable: {exc}")
+            return
+        stats.sort_stats("tottime").print_stats(PROFILE_TOP)
+        out.write_text(text.getvalue())
+        print(f"bench: wrote {out}", file=sys.stderr)
+
+    def _start(
+        self, argv: list[str], log_path: Path, env: dict[str, str]
+    ) -> subprocess.Popen[bytes]:
         with open(log_path, "wb") as log:
-            proc = subprocess.Popen(
-                [*self.server_pin, *launch.argv],
+            return subprocess.Popen(
+                [*self.server_pin, *argv],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 cwd=ROOT,
                 env=env,
             )
-        try:
-            _wait_ready(proc, port, log_path)
-            yield Live(proc, port)
-        finally:
-            _stop(proc)
-            shutil.rmtree(tmp, ignore_errors=True)
 
     # -- measuring ---------------------------------------------------------------
 
@@ -183,18 +274,18 @@ class Harness:
         scenario: Scenario,
         server: peers.Server,
         rep: int,
-        pid: int,
+        pids: tuple[int, ...],
         once: Callable[[], Measurement],
     ) -> None:
         for attempt in range(self.config.retries + 1):
             watch = system.Disturbance()
-            cpu0 = system.process_cpu(pid)
+            cpu0 = cpu_of(pids)
             try:
                 m = once()
             except ClientError as exc:
                 self.failures.append(f"{scenario.key} / {server.name}: {exc}")
                 return
-            watch.stop(system.process_cpu(pid) - cpu0)
+            watch.stop(cpu_of(pids) - cpu0)
             disturbed = watch.foreign > self.config.max_foreign or watch.steal > MAX_STEAL
             run = Run(
                 scenario=scenario.key,
@@ -222,7 +313,7 @@ class Harness:
     def one(self, scenario: Scenario, proc: Live) -> Callable[[], Measurement]:
         port = proc.port
         cfg = self.config
-        if scenario.tool in ("loadgen", "connect"):
+        if scenario.tool in ("loadgen", "connect", "handshake"):
             assert self.loadgen is not None
             loadgen = self.loadgen
             return lambda: run_loadgen(
@@ -230,15 +321,15 @@ class Harness:
                 loadgen=loadgen,
                 scenario=scenario,
                 port=port,
-                pid=proc.pid,
+                pids=proc.pids,
                 duration=cfg.duration,
                 warmup=cfg.warmup,
             )
         if scenario.tool == "wrk":
-            return lambda: run_wrk(self.client_pin, scenario, port, proc.pid, cfg.duration)
+            return lambda: run_wrk(self.client_pin, scenario, port, proc.pids, cfg.duration)
         if scenario.tool == "redis":
             n = cfg.redis_p1 if scenario.depth == 1 else cfg.redis_p16
-            return lambda: run_redis_benchmark(self.client_pin, scenario, port, proc.pid, n)
+            return lambda: run_redis_benchmark(self.client_pin, scenario, port, proc.pids, n)
         raise ValueError(scenario.tool)
 
     def idle(self, scenario: Scenario, server: peers.Server, rep: int) -> None:
@@ -311,8 +402,12 @@ class Harness:
         if key in self.skips:
             return False
         reason = server.check(scenario.proto)
-        if reason is None and scenario.tool in ("loadgen", "connect", "idle") and not self.loadgen:
+        uses_loadgen = scenario.tool in ("loadgen", "connect", "handshake", "idle")
+        if reason is None and uses_loadgen and not self.loadgen:
             reason = "not available: the C load generator was not built"
+        tls_loadgen = uses_loadgen and scenario.proto in TLS_PROTOS
+        if reason is None and tls_loadgen and not self.loadgen_tls:
+            reason = "not available: the load generator was built without OpenSSL (libssl-dev)"
         if reason is None and scenario.tool in ("wrk", "redis"):
             tool = "wrk" if scenario.tool == "wrk" else "redis-benchmark"
             if shutil.which(tool) is None:
@@ -336,7 +431,7 @@ class Harness:
                         with self.serving(server, proto) as proc:
                             for scenario in todo:
                                 self.measure(
-                                    scenario, server, rep, proc.pid, self.one(scenario, proc)
+                                    scenario, server, rep, proc.pids, self.one(scenario, proc)
                                 )
                     except ServerError as exc:
                         self.failures.append(f"{server.name} ({proto}): {exc}")
@@ -419,6 +514,13 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait()
 
 
+def _shown_arg(arg: str, port: int, tmp: Path) -> str:
+    """A launch argument as the report shows it: no per-run port or temp dir."""
+    if arg == str(port):
+        return "PORT"
+    return arg.replace(str(tmp), "$TMP")
+
+
 def _wanted(name: str, only: str | None) -> bool:
     return only is None or name in only.split(",")
 
@@ -436,7 +538,7 @@ def _progress(run: Run, scenario: Scenario) -> None:
         else ""
     )
     print(
-        f"  [{run.rep}] {scenario.key:<16} {run.server:<17} "
+        f"  [{run.rep}] {scenario.key:<18} {run.server:<17} "
         f"{run.throughput:>12,.1f} {scenario.unit}"
         f"  cpu/unit {cpu}  foreign {run.foreign_cpu:.2f}{flag}{bad}",
         file=sys.stderr,
@@ -478,6 +580,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--scenarios", help="comma-separated scenario keys (default: all)")
     parser.add_argument("--no-micro", action="store_true", help="skip the timer micro-benchmark")
     parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="run selreactor under cProfile (its figures then include the profiler's cost) and "
+        "write the top functions to RESULTS/profile-PROTO.txt",
+    )
+    parser.add_argument(
         "--no-docs", action="store_true", help="do not rewrite docs/benchmarks.rst"
     )
     parser.add_argument(
@@ -498,9 +606,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.list:
         for scenario in SCENARIOS:
-            print(f"scenario {scenario.key:<16} {scenario.title}")
+            print(f"scenario {scenario.key:<20} {scenario.title}")
         for server in peers.SERVERS:
-            print(f"server   {server.name:<16} {server.describe} [{','.join(server.protos)}]")
+            print(f"server   {server.name:<20} {server.describe} [{','.join(server.protos)}]")
+        for target in report.targets({}):
+            print(f"target   {target['target']} {target['shown']}")
         return 0
     if args.docs_only:
         saved = json.loads((args.results / "latest.json").read_text())
@@ -508,12 +618,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"bench: wrote {path.relative_to(ROOT)}", file=sys.stderr)
         return 0
     base = QUICK if args.quick else FULL
-    overrides: dict[str, object] = {}
-    if args.reps:
-        overrides["reps"] = args.reps
-    if args.duration:
-        overrides["duration"] = args.duration
-    config = Config(**{**asdict(base), **overrides})  # type: ignore[arg-type]
+    config = replace(base, reps=args.reps or base.reps, duration=args.duration or base.duration)
     command = "python -m bench" + ("".join(f" {shlex.quote(a)}" for a in (argv or sys.argv[1:])))
     started = time.time()
     harness = Harness(config, args)
@@ -536,6 +641,7 @@ def main(argv: list[str] | None = None) -> int:
             "server_cpu": harness.server_cpu,
             "client_cpu": harness.client_cpu,
             "nofile": harness.nofile,
+            "openssl": ssl.OPENSSL_VERSION,
             "selreactor_launch": harness.how,
         },
         "scenarios": [asdict(s) for s in SCENARIOS],

@@ -5,6 +5,10 @@ shape of :class:`Measurement`: a rate, latency percentiles, and the number
 of units (messages, requests, connections) the server's CPU time is divided
 by.  The C load generator measures the server's CPU over its own window
 (``--pid``); for wrk and redis-benchmark the harness reads it around the run.
+
+The TLS scenarios run the same tools over TLS: the C load generator with
+``--tls`` (ping-pong) or ``--mode handshake`` (full handshakes, no
+resumption), wrk with an ``https://`` URL.
 """
 
 from __future__ import annotations
@@ -25,8 +29,8 @@ if TYPE_CHECKING:
 class Scenario:
     key: str
     title: str
-    proto: str  # echo | http | resp
-    tool: str  # loadgen | connect | idle | wrk | redis
+    proto: str  # echo | http | resp | tls-echo | https
+    tool: str  # loadgen | connect | handshake | idle | wrk | redis
     unit: str  # what the throughput counts, per second
     conns: int = 100
     size: int = 64
@@ -79,6 +83,35 @@ SCENARIOS: list[Scenario] = [
         "resp-P16", "RESP ping/set/get, 50 clients, -P 16", "resp", "redis", "req/s", 50, depth=16
     ),
     Scenario(
+        "tls-echo-1KiB-100c",
+        "TLS echo 1 KiB x 100 connections",
+        "tls-echo",
+        "loadgen",
+        "msg/s",
+        100,
+        1024,
+        note="TLS 1.3, ECDSA P-256 certificate; handshakes before the measured window",
+    ),
+    Scenario(
+        "https-wrk-100c",
+        "HTTPS keep-alive, wrk 100 connections",
+        "https",
+        "wrk",
+        "req/s",
+        100,
+        note="wrk over TLS; the 100 handshakes are inside the measured window",
+    ),
+    Scenario(
+        "tls-handshake",
+        "TLS full handshake, 64 B echo, close (50 at once)",
+        "tls-echo",
+        "handshake",
+        "hs/s",
+        50,
+        64,
+        note="no session resumption; CPU per unit is the server's CPU per full handshake",
+    ),
+    Scenario(
         "idle-10k",
         "RSS per idle connection, 10,000 connections",
         "echo",
@@ -124,18 +157,30 @@ def _run(argv: list[str], timeout: float) -> str:
     return out.stdout
 
 
+TLS_PROTOS = ("tls-echo", "https")
+
+
+def cpu_of(pids: tuple[int, ...]) -> float:
+    """utime + stime of all of ``pids``, in seconds."""
+    return sum(process_cpu(pid) for pid in pids)
+
+
 def run_loadgen(
     *,
     pin: list[str],
     loadgen: Path,
     scenario: Scenario,
     port: int,
-    pid: int,
+    pids: tuple[int, ...],
     duration: float,
     warmup: float,
 ) -> Measurement:
-    mode = "connect" if scenario.tool == "connect" else "pingpong"
-    argv = [*pin, str(loadgen), "--port", str(port), "--mode", mode, "--pid", str(pid)]
+    mode = scenario.tool if scenario.tool in ("connect", "handshake") else "pingpong"
+    argv = [*pin, str(loadgen), "--port", str(port), "--mode", mode]
+    for pid in pids:
+        argv += ["--pid", str(pid)]
+    if scenario.proto in TLS_PROTOS:
+        argv.append("--tls")
     argv += ["-c", str(scenario.conns), "-s", str(scenario.size), "-d", str(scenario.depth)]
     argv += ["-t", str(duration), "-w", str(warmup)]
     data = json.loads(_run(argv, timeout=duration + warmup + 60))
@@ -164,14 +209,15 @@ def _wrk_latency(text: str, pct: str) -> float | None:
 
 
 def run_wrk(
-    pin: list[str], scenario: Scenario, port: int, pid: int, duration: float
+    pin: list[str], scenario: Scenario, port: int, pids: tuple[int, ...], duration: float
 ) -> Measurement:
     seconds = max(1, round(duration))
     argv = [*pin, "wrk", "-t1", f"-c{scenario.conns}", f"-d{seconds}s", "--latency"]
-    argv.append(f"http://127.0.0.1:{port}/")
-    cpu0 = process_cpu(pid)
+    scheme = "https" if scenario.proto == "https" else "http"
+    argv.append(f"{scheme}://127.0.0.1:{port}/")
+    cpu0 = cpu_of(pids)
     text = _run(argv, timeout=seconds + 60)
-    cpu = process_cpu(pid) - cpu0
+    cpu = cpu_of(pids) - cpu0
     rps = re.search(r"^Requests/sec:\s+([\d.]+)", text, re.M)
     total = re.search(r"^\s*(\d+) requests in", text, re.M)
     if rps is None or total is None:
@@ -199,14 +245,14 @@ REDIS_TESTS = "ping,set,get"
 
 
 def run_redis_benchmark(
-    pin: list[str], scenario: Scenario, port: int, pid: int, requests: int
+    pin: list[str], scenario: Scenario, port: int, pids: tuple[int, ...], requests: int
 ) -> Measurement:
     argv = [*pin, "redis-benchmark", "-h", "127.0.0.1", "-p", str(port)]
     argv += ["-c", str(scenario.conns), "-n", str(requests), "-P", str(scenario.depth)]
     argv += ["-t", REDIS_TESTS, "--csv"]
-    cpu0 = process_cpu(pid)
+    cpu0 = cpu_of(pids)
     text = _run(argv, timeout=300)
-    cpu = process_cpu(pid) - cpu0
+    cpu = cpu_of(pids) - cpu0
     tests: dict[str, dict[str, float]] = {}
     for line in text.splitlines():
         cells = [c.strip('"') for c in line.split(",")]

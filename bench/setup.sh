@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Install what `python -m bench` needs and does not find: the load generators
-# (wrk, redis-benchmark), the ceilings (nginx, redis-server) and a C compiler.
+# (wrk, redis-benchmark), the ceilings (nginx, redis-server) and a C compiler;
+# for the TLS scenarios openssl (the throwaway certificates), OpenSSL's headers
+# (the load generator's TLS mode links -lssl -lcrypto) and nginx's stream
+# module (nginx's TLS echo).
 # Debian/Ubuntu only; the Python peers (uvloop, twisted, tornado, matplotlib)
 # come from the tox bench environment or `pip install uvloop twisted tornado matplotlib`.
 set -euo pipefail
@@ -12,6 +15,12 @@ declare -A package_of=(
     [nginx]=nginx-light
     [gcc]=gcc
     [taskset]=util-linux
+    [openssl]=openssl
+)
+# files rather than programs: a header and an nginx module
+declare -A package_of_file=(
+    [/usr/include/openssl/ssl.h]=libssl-dev
+    [/usr/lib/nginx/modules/ngx_stream_module.so]=libnginx-mod-stream
 )
 
 missing=()
@@ -20,9 +29,14 @@ for program in "${!package_of[@]}"; do
         missing+=("${package_of[$program]}")
     fi
 done
+for file in "${!package_of_file[@]}"; do
+    if [ ! -e "$file" ]; then
+        missing+=("${package_of_file[$file]}")
+    fi
+done
 
 if [ ${#missing[@]} -eq 0 ]; then
-    echo "bench/setup.sh: wrk, redis, nginx, gcc and taskset are installed"
+    echo "bench/setup.sh: wrk, redis, nginx (with its stream module), gcc, taskset, openssl and libssl-dev are installed"
     exit 0
 fi
 

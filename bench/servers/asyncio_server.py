@@ -1,10 +1,16 @@
-"""asyncio and uvloop peers: the Protocol API or streams, echo/HTTP/RESP."""
+"""asyncio and uvloop peers: the Protocol API or streams, echo/HTTP/RESP, plain or TLS.
+
+With ``--tls-cert``/``--tls-key`` the server speaks TLS through the loop's own
+SSL transport (asyncio's ``sslproto``, uvloop's), with the context a server
+would use by default: ``ssl.create_default_context(Purpose.CLIENT_AUTH)``.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import socket
+import ssl
 from typing import TYPE_CHECKING, cast
 
 from bench.servers.minimal import responder_factory
@@ -40,8 +46,18 @@ class ResponderProtocol(asyncio.Protocol):
             self.transport.write(out)
 
 
+def tls_context(cert: str | None, key: str | None) -> ssl.SSLContext | None:
+    """The server context for ``cert``/``key``, or ``None`` for plain TCP."""
+    if cert is None:
+        return None
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(cert, key)
+    return ctx
+
+
 async def serve(args: argparse.Namespace) -> None:
     loop = asyncio.get_running_loop()
+    tls = tls_context(args.tls_cert, args.tls_key)
     make = responder_factory(args.proto)
     server: asyncio.Server
     if args.api == "streams":
@@ -57,13 +73,13 @@ async def serve(args: argparse.Namespace) -> None:
             finally:
                 writer.close()
 
-        server = await asyncio.start_server(handle, args.host, args.port, backlog=4096)
+        server = await asyncio.start_server(handle, args.host, args.port, backlog=4096, ssl=tls)
     else:
 
         def protocol() -> asyncio.Protocol:
             return EchoProtocol() if make is None else ResponderProtocol(make())
 
-        server = await loop.create_server(protocol, args.host, args.port, backlog=4096)
+        server = await loop.create_server(protocol, args.host, args.port, backlog=4096, ssl=tls)
     for sock in server.sockets:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     await server.serve_forever()
@@ -76,7 +92,11 @@ def main() -> None:
     parser.add_argument("--proto", choices=("echo", "http", "resp"), default="echo")
     parser.add_argument("--api", choices=("protocol", "streams"), default="protocol")
     parser.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio")
+    parser.add_argument("--tls-cert", help="PEM certificate chain: serve TLS")
+    parser.add_argument("--tls-key", help="PEM private key for --tls-cert")
     args = parser.parse_args()
+    if (args.tls_cert is None) != (args.tls_key is None):
+        parser.error("--tls-cert and --tls-key go together")
     if args.loop == "uvloop":
         import uvloop
 

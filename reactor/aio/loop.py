@@ -5,9 +5,10 @@ core).  :class:`Loop` is asyncio's own selector loop (pure Python and
 loop-agnostic above its selector and its transports), with two parts
 replaced:
 
-* the selector is :class:`~reactor.aio.selector.SharedSelector`, so each
-  iteration of asyncio's ``_run_once`` polls once, in a reactor turn, for
-  both the reactor's connections and asyncio's descriptors.  ``call_soon``,
+* each iteration is one turn of :mod:`reactor.aio.turn`: one poll of the
+  reactor's selector for both the reactor's connections (dispatched
+  directly) and asyncio's descriptors (kept by
+  :class:`~reactor.aio.selector.SharedSelector`).  ``call_soon``,
   ``call_later`` and the ready queue stay asyncio's, with its ``Handle``,
   ``context=`` and debug-mode semantics; futures and tasks are asyncio's
   (C-accelerated) ones;
@@ -40,6 +41,7 @@ from typing import IO, TYPE_CHECKING, TypedDict, cast
 
 from reactor.aio.selector import AioReactor, SharedSelector
 from reactor.aio.transport import AioTransport, Starter, TransportTable
+from reactor.aio.turn import ReactorTurn
 from reactor.listener import Listener
 from reactor.options import ConnectionOptions, check_count
 from reactor.transport import Connection
@@ -151,7 +153,7 @@ class _AcceptFactory:
         return cast("Handler", Starter(self.loop, self.table, protocol, server=self.server))
 
 
-class Loop(asyncio.SelectorEventLoop):
+class Loop(ReactorTurn):
     """An asyncio event loop driven by a selreactor reactor.
 
     ``reactor`` is the :class:`~reactor.loop.Reactor` it runs (a new one by
@@ -169,7 +171,11 @@ class Loop(asyncio.SelectorEventLoop):
         self._serve_options: weakref.WeakKeyDictionary[asyncio.Server, ServeOptions] = (
             weakref.WeakKeyDictionary()
         )
-        super().__init__(SharedSelector(self.reactor))
+        selector = SharedSelector(self.reactor)
+        super().__init__(selector)
+        selector.attach(self, self._ready)
+        if isinstance(self.reactor, AioReactor):  # one turn for both (reactor.aio.turn)
+            self._turn_reactor = self.reactor
         self.reactor.set_exception_handler(self._reactor_failed)
 
     def _reactor_failed(self, reactor: Reactor, context: dict[str, object]) -> None:

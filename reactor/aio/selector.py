@@ -9,27 +9,39 @@ descriptor, a small watcher in the reactor's selector that only notes "ready"
 for asyncio.  Its :meth:`SharedSelector.select` is one reactor turn: the
 reactor polls, dispatches its own connections and listeners directly (the hot
 path never goes through asyncio's handles), runs its timers and callbacks, and
-the keys noted ready go back to asyncio, which runs their handles in its own
-ready queue, with its own ``Handle`` and ``context`` semantics.
+the handles of asyncio's ready descriptors go straight into asyncio's ready
+queue, where they run with asyncio's own ``Handle`` and ``context``
+semantics (``_process_events`` gets nothing left to do).
 
-:class:`AioReactor` is a reactor that knows it is stepped by asyncio: a
-connection closed from an asyncio callback, between two turns, must be reaped
-without waiting for unrelated I/O, so the next turn must not block.
+:class:`AioReactor` is a reactor that knows it is stepped by asyncio.  Over
+one, :class:`reactor.aio.Loop` runs its own turn instead of asyncio's
+``_run_once`` and the reactor's ``run_once``: one poll
+(:meth:`AioReactor.poll`), asyncio's due timers and ready handles, then the
+reactor's own timers, callbacks and reaping (:meth:`AioReactor.finish`).  The
+reactor counts as running for the whole of ``run_forever``
+(:meth:`AioReactor.hold`), so a turn takes no lock and makes no checks of its
+own.  A connection closed between two runs (from code outside the loop) must
+be reaped without waiting for unrelated I/O, so the next turn does not block.
 """
 
 from __future__ import annotations
 
 import contextlib
 import selectors
+import threading
+from collections import deque
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from reactor.loop import Reactor
 
 if TYPE_CHECKING:
+    import asyncio
+
     from _typeshed import FileDescriptorLike
 
     from reactor.seam import LiveConnection
+    from reactor.timers import Handle
 
 __all__ = ["AioReactor", "SharedSelector"]
 
@@ -42,17 +54,77 @@ def _nothing() -> None:
 
 
 class AioReactor(Reactor):
-    """The reactor under a :class:`reactor.aio.Loop`."""
+    """The reactor under a :class:`reactor.aio.Loop`, which drives its turns."""
 
     def reap(self, conn: LiveConnection, fd: int) -> None:
-        """As :meth:`Reactor.reap`; between turns, also make the next turn not wait."""
+        """As :meth:`Reactor.reap`; between runs, also make the next turn not wait."""
         super().reap(conn, fd)
-        if not self.is_running():  # an asyncio callback closed it
+        if not self.is_running():  # closed from outside the loop
             self.call_soon(_nothing)
+
+    def hold(self) -> None:
+        """The asyncio loop starts running: the reactor runs in this thread until
+        :meth:`unhold` (a second runner gets :exc:`RuntimeError`, as with
+        :meth:`~reactor.loop.Reactor.run`)."""
+        if not self._turn_lock.acquire(blocking=False):
+            raise RuntimeError("the reactor is already running")
+        if self._closed:
+            self._turn_lock.release()
+            raise RuntimeError("the reactor is closed")
+        self._thread_id = threading.get_ident()
+
+    def unhold(self) -> None:
+        """The asyncio loop stopped running."""
+        self._thread_id = None
+        self._turn_lock.release()
+
+    def poll(self, timeout: float | None) -> None:
+        """The I/O half of a turn: poll at most ``timeout`` seconds (less if a
+        reactor timer is due sooner, none if reactor work is pending) and
+        dispatch: connections' reads and writes run now, asyncio's descriptors
+        put their handles in asyncio's ready queue."""
+        if self._ready or self._closing or self._stopping:
+            self._stopping = False
+            timeout = 0.0
+        elif self._timers._heap:
+            timeout = self._wait(timeout)
+        epoll = self._epoll
+        if epoll is not None:
+            self._dispatch_raw(epoll.poll(timeout))
+        else:
+            self._dispatch(self.selector.select(timeout))
+
+    def finish(self) -> None:
+        """The rest of a turn, after asyncio's callbacks: the reactor's due
+        timers and callbacks, then the connections closed during the turn are
+        reaped."""
+        self.turns += 1  # the reactor's figures (reactor.metrics), as Reactor._turn counts
+        ready = self._ready
+        if self._timers._heap:
+            self._timers.pop_due(self.now, ready, self._lateness)  # type: ignore[arg-type]
+        if ready:
+            self._run_ready(ready)
+        if self._closing:
+            self._reap()
+        self._timers.compact()
+
+    def _run_ready(self, ready: deque[Handle]) -> None:
+        for _ in range(len(ready)):
+            handle = ready.popleft()
+            if handle._cancelled:
+                continue
+            try:
+                handle.run()
+            except Exception as exc:  # noqa: BLE001  a callback's bug is not the loop's
+                self.call_exception_handler(
+                    {"message": "callback failed", "exception": exc, "handle": handle}
+                )
 
 
 class _Noted:
-    """The reactor-side watcher of one asyncio descriptor: notes readiness."""
+    """The reactor-side watcher of one asyncio descriptor: it queues asyncio's
+    reader or writer handle in asyncio's ready queue (what asyncio's
+    ``_process_events`` does with a selector's ready key)."""
 
     __slots__ = ("key", "owner")
 
@@ -62,11 +134,25 @@ class _Noted:
 
     def on_readable(self) -> None:
         """Ready for reading: asyncio runs the reader handle."""
-        self.owner.ready.append((self.key, EVENT_READ))
+        key = self.key
+        reader = key.data[0]
+        if reader is None:
+            return
+        if reader._cancelled:  # asyncio forgets a cancelled reader when it is due
+            self.owner.loop._remove_reader(key.fileobj)
+        else:
+            self.owner.ready.append(reader)
 
     def on_writable(self) -> None:
         """Ready for writing: asyncio runs the writer handle."""
-        self.owner.ready.append((self.key, EVENT_WRITE))
+        key = self.key
+        writer = key.data[1]
+        if writer is None:
+            return
+        if writer._cancelled:
+            self.owner.loop._remove_writer(key.fileobj)
+        else:
+            self.owner.ready.append(writer)
 
     def on_error(self, exc: BaseException) -> None:  # pragma: no cover - noting cannot fail
         """Noting readiness cannot fail; report it anyway."""
@@ -115,8 +201,10 @@ class SharedSelector(selectors.BaseSelector):
 
     def __init__(self, reactor: Reactor) -> None:
         self.reactor = reactor
-        self.ready: list[tuple[selectors.SelectorKey, int]] = []
-        """Keys noted ready during the current turn."""
+        self.ready: deque[asyncio.Handle] = deque()
+        """asyncio's ready queue (:meth:`attach` gives it)."""
+        self.loop: Any = None
+        """The asyncio loop polling this selector (:meth:`attach`)."""
         self._keys: dict[int, selectors.SelectorKey] = {}
         self._watchers: dict[int, _Noted] = {}
         self._map = _KeyMap(self._keys)
@@ -164,11 +252,19 @@ class SharedSelector(selectors.BaseSelector):
             self.reactor.selector.modify(fd, events, watcher)
         return key
 
+    def attach(self, loop: asyncio.AbstractEventLoop, ready: deque[asyncio.Handle]) -> None:
+        """asyncio's ``loop`` polls this selector; ``ready`` is its ready queue."""
+        self.loop = loop
+        self.ready = ready
+
     def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
-        """One reactor turn of at most ``timeout`` seconds; asyncio's ready keys."""
+        """One reactor turn of at most ``timeout`` seconds.
+
+        asyncio's ready handles are already in its ready queue, so the list
+        of ready keys it gets back is empty.
+        """
         self.reactor.run_once(timeout)
-        ready, self.ready = self.ready, []
-        return ready
+        return []
 
     def get_key(self, fileobj: FileDescriptorLike) -> selectors.SelectorKey:
         """The key of ``fileobj``; :exc:`KeyError` if asyncio does not watch it."""

@@ -117,3 +117,20 @@ def test_turns_and_how_late_timers_fire(fake_reactor: Reactor, clock: FakeClock)
     assert metrics.value(got, "selreactor_loop_lag_seconds_bucket", le="0.25") == 0
     assert metrics.value(got, "selreactor_loop_lag_seconds_bucket", le="0.5") == 1
     assert metrics.value(got, "selreactor_loop_turns_total") == fake_reactor.turns
+
+
+def test_reactor_aio_turns_are_counted_too() -> None:
+    import asyncio
+
+    from reactor import aio
+
+    loop = aio.new_event_loop()
+    try:
+        fired: list[bool] = []
+        loop.reactor.call_later(0.01, fired.append, True)  # a reactor timer, not asyncio's
+        loop.run_until_complete(asyncio.sleep(0.05))
+        assert fired
+        assert loop.reactor.turns > 0
+        assert loop.reactor.timer_lag.count == 1
+    finally:
+        loop.close()
