@@ -250,6 +250,18 @@ def _streams(proto: str, port: int, cpu: int, tmp: Path, idle: float | None) -> 
     return Launch(_module("bench.servers.streams_echo", ["--port", str(port), *idle_args]))
 
 
+def _selreactor_status(proto: str, port: int, cpu: int, tmp: Path, idle: float | None) -> Launch:
+    """selreactor as the CLI runs it with ``--status`` (the metrics' cost on the hot path)."""
+    launch = _selreactor(proto, port, cpu, tmp, idle)
+    return Launch([*launch.argv, "--status", "127.0.0.1:0"], launch.config)
+
+
+def _selreactor_status_check(proto: str) -> str | None:
+    if not cli_serves(proto):
+        return "not available: --status needs the reactor CLI"
+    return _selreactor_check(proto)
+
+
 # -- peers --------------------------------------------------------------------
 
 
@@ -370,6 +382,14 @@ SERVERS: list[Server] = [
         "selreactor coroutines, reactor.streams recv/send",
         _streams,
         _needs_modules("reactor.streams"),
+    ),
+    Server(
+        "selreactor-status",
+        Role.PEER,
+        ("echo", "http", "resp"),
+        "selreactor with --status (status page and /metrics served)",
+        _selreactor_status,
+        _selreactor_status_check,
     ),
     Server(
         BASELINE,

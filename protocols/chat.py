@@ -45,6 +45,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Protocol
 
 from reactor.framing import FramedHandler, LineFramer
+from reactor.metrics import Family, registry_for
 from reactor.protocol import format_peer
 
 if TYPE_CHECKING:
@@ -127,6 +128,16 @@ class ChatRoom:
     def __init__(self, clock: Callable[[], float]) -> None:
         self._clock = clock
         self._members: dict[PeerKey, _Member] = {}
+        self.relayed = 0
+        """Lines relayed to the room (``selreactor_chat_messages_total``)."""
+
+    def families(self) -> list[Family]:
+        """``selreactor_chat_messages_total`` and ``selreactor_chat_members``."""
+        relayed = Family("selreactor_chat_messages_total", "counter", "Chat lines relayed")
+        relayed.add(self.relayed)
+        members = Family("selreactor_chat_members", "gauge", "Members in the chat room")
+        members.add(len(self._members))
+        return [relayed, members]
 
     def __len__(self) -> int:
         return len(self._members)
@@ -168,6 +179,7 @@ class ChatRoom:
             return self._command(member, text.decode("utf-8", "replace"))
         if text.startswith(b"//"):
             text = text[1:]
+        self.relayed += 1
         self._broadcast(b"<" + member.name.encode() + b"> " + text + b"\n", but=key)
         return Action.CONTINUE
 
@@ -361,6 +373,7 @@ class ChatPlugin:
     def make_factory(self, loop: EventLoop, options: argparse.Namespace) -> Factory:
         """One room for the listener; one :class:`ChatHandler` per connection."""
         room = ChatRoom(loop.time)
+        registry_for(loop).add_collector(room.families)
         max_line = int(getattr(options, "max_line", DEFAULT_MAX_LINE))
         send_queue = int(getattr(options, "send_queue", DEFAULT_SEND_QUEUE))
 

@@ -1,16 +1,28 @@
-"""A live status page: the reactor's connection table, grouped by local address.
+"""A live status page: the reactor's connection table, and its metrics.
 
 One listening port tells its many connections apart by the peer's
-``(host, port)``; this page shows exactly that, refreshed every few seconds:
-for each local address, one row per connection with its peer key, id, age,
-idle time, bytes each way, queued output and flow-control state.
+``(host, port)``; this page shows exactly that, live.  ``reactor serve
+status`` serves it alone; ``reactor serve NAME --status [HOST:]PORT`` serves
+it beside any other protocol in the same reactor.  The routes:
 
-``reactor serve status`` serves it alone; ``reactor serve NAME --status PORT``
-serves it beside any other protocol in the same reactor, so the page shows
-that protocol's connections as they come and go.  ``/status.json`` (or
-``?format=json``, or ``Accept: application/json``) gives the same table as
-JSON.  :func:`table_page` is the route that serves it; the HTTP plugin's
-default application serves the same page at ``/connections``.
+``/``
+    The live page (``status.html``, shipped in the package: one static file,
+    no external assets).  It polls ``/status.json`` every second and shows one
+    page of connections (sortable, filterable by peer address) and every
+    listener's limits and counts, with a button to close a connection.
+``/status.json?offset=&limit=&sort=&filter=``
+    One page of the table as JSON (see :mod:`protocols.status_view`).
+``/metrics``
+    The reactor's figures and its plugins' metrics in Prometheus's text
+    format (:mod:`reactor.metrics`).
+``POST /close`` with ``id=N``
+    Closes connection ``N``: only from loopback, or with the token the server
+    printed at start, in the ``X-Status-Token`` header.
+``/table``
+    The whole table rendered on the server, grouped by local address and
+    reloading itself (:func:`table_page`; ``?format=json`` for
+    :func:`snapshot`).  The HTTP plugin's default application serves the same
+    at ``/connections``.
 
 :func:`snapshot` and :func:`render_html` are pure functions of the
 connections and the time, tested without sockets.
@@ -20,17 +32,34 @@ from __future__ import annotations
 
 import argparse
 import html
+import logging
+import secrets
 from collections.abc import Callable, Iterable
+from importlib import resources
 from typing import TYPE_CHECKING
+from urllib.parse import parse_qs
 
 from protocols.http import App, HTTPConfig, HTTPHandler, Request, Response
+from protocols.status_view import CLOSE_HEADER, may_close, page
+from reactor import metrics
 from reactor.protocol import format_peer
 from reactor.tls import negotiated
 
 if TYPE_CHECKING:
-    from reactor.protocol import ConnectionInfo, EventLoop, Factory, PeerKey
+    from reactor.protocol import ConnectionInfo, EventLoop, PeerKey, Transport
 
-__all__ = ["StatusPlugin", "plugin", "render_html", "snapshot", "status_app", "table_page"]
+__all__ = [
+    "StatusFactory",
+    "StatusPlugin",
+    "live_page",
+    "plugin",
+    "render_html",
+    "snapshot",
+    "status_app",
+    "table_page",
+]
+
+log = logging.getLogger(__name__)
 
 _COLUMNS = ("id", "peer", "age", "idle", "bytes_in", "bytes_out", "queued", "flow")
 
@@ -146,34 +175,123 @@ def table_page(refresh: float = 2.0) -> Callable[[Request], Response]:
     return page
 
 
-def status_app(refresh: float = 2.0) -> App:
-    """An HTTP application serving the page at ``/`` and JSON at ``/status.json``."""
+def live_page() -> bytes:
+    """The live page's HTML, as shipped in the package."""
+    return resources.files("protocols").joinpath("status.html").read_bytes()
+
+
+def _loop(request: Request) -> EventLoop | None:
+    transport = request.transport
+    return None if transport is None else transport.loop
+
+
+def _status_json(request: Request) -> Response:
+    loop = _loop(request)
+    if loop is None:
+        return Response.json({"error": "no reactor"}, 500)
+    query = {name: values[-1] for name, values in request.args.items()} if request.query else {}
+    listeners = getattr(loop, "listeners", ())
+    # a supervisor's loop (--workers) sees its workers' connections too
+    every = getattr(loop, "service_connections", None)
+    connections = every() if every is not None else loop.connections.values()
+    return Response.json(page(connections, listeners, loop.time(), query))
+
+
+def _metrics(request: Request) -> Response:
+    loop = _loop(request)
+    text = metrics.render(metrics.collect(loop)) if loop is not None else ""
+    return Response(200, [("Content-Type", metrics.CONTENT_TYPE)], text.encode())
+
+
+_REFUSED = (
+    "closing connections works only from loopback, or with the token printed at start "
+    f"(in the {CLOSE_HEADER} header)"
+)
+
+
+def _closer(token: str | None) -> Callable[[Request], Response]:
+    def close(request: Request) -> Response:
+        if not may_close(request.peer, request.headers.get(CLOSE_HEADER), token):
+            log.info("refused to close a connection for %s", request.peer)
+            return Response.json({"error": _REFUSED}, 403)
+        form = {**request.args}
+        if request.body:
+            form.update(_form(request.body))
+        try:
+            conn_id = int(form["id"][-1])
+        except (KeyError, ValueError, IndexError):
+            return Response.json({"error": "say which connection: id=N"}, 400)
+        loop = _loop(request)
+        conn: Transport | None = None if loop is None else loop.connections.get(conn_id)
+        if conn is None:
+            return Response.json({"error": f"no connection #{conn_id}"}, 404)
+        peer = format_peer(conn.peer)
+        log.info("closing %s (#%d) at the request of %s", conn.peer, conn_id, request.peer)
+        if conn.get_write_buffer_size():
+            conn.abort()  # the operator asked for it gone, not for a flush that may stall
+        else:
+            conn.close()
+        return Response.json({"closed": conn_id, "peer": peer})
+
+    return close
+
+
+def _form(body: bytes) -> dict[str, list[str]]:
+    return parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+
+
+def status_app(refresh: float = 2.0, token: str | None = None) -> App:
+    """The HTTP application of the module docstring's routes.
+
+    ``token`` lets a close request from a peer other than loopback through;
+    ``None`` allows closing from loopback only.
+    """
     app = App()
-    app.add("GET", "/", table_page(refresh))
-    app.add("GET", "/status.json", lambda request: Response.json(_table(request)))
+    live = Response.html(live_page().decode()).prepare()
+    app.add("GET", "/", lambda request: live)
+    app.add("GET", "/status.json", _status_json)
+    app.add("GET", "/metrics", _metrics)
+    app.add("POST", "/close", _closer(token))
+    app.add("GET", "/table", table_page(refresh))
     return app
+
+
+class StatusFactory:
+    """The status listener's factory: HTTP connections serving :func:`status_app`."""
+
+    def __init__(self, refresh: float = 2.0, token: str | None = None) -> None:
+        self.token = token
+        """What a close request from elsewhere than loopback must carry."""
+        self.app = status_app(refresh, token)
+        """The application every connection serves."""
+        self.config = HTTPConfig()
+        """The HTTP limits and timeouts."""
+
+    def __call__(self, peer: PeerKey) -> HTTPHandler:
+        """A handler for the connection from ``peer``."""
+        return HTTPHandler(self.app, self.config, peer)
 
 
 class StatusPlugin:
     """``reactor serve status``, and what ``reactor serve NAME --status PORT`` adds."""
 
-    description = "live status page: the connection table by local address (HTML and JSON)"
+    description = "live status page of the connection table, and /metrics for Prometheus"
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        """``--refresh`` seconds between page reloads."""
+        """``--refresh`` seconds between reloads of ``/table``; ``--token``."""
         parser.add_argument(
-            "--refresh", type=float, default=2.0, help="seconds between page reloads"
+            "--refresh", type=float, default=2.0, help="seconds between reloads of /table"
+        )
+        parser.add_argument(
+            "--token",
+            help="what closing a connection from elsewhere than loopback needs "
+            "(default: a random one, printed at start)",
         )
 
-    def make_factory(self, loop: EventLoop, options: argparse.Namespace) -> Factory:
-        """HTTP connections serving :func:`status_app`."""
-        app = status_app(getattr(options, "refresh", 2.0))
-        config = HTTPConfig()
-
-        def factory(peer: PeerKey) -> HTTPHandler:
-            return HTTPHandler(app, config, peer)
-
-        return factory
+    def make_factory(self, loop: EventLoop, options: argparse.Namespace) -> StatusFactory:
+        """A :class:`StatusFactory`; its ``token`` is printed by ``reactor serve``."""
+        token = getattr(options, "token", None) or secrets.token_urlsafe(16)
+        return StatusFactory(getattr(options, "refresh", 2.0), token)
 
 
 plugin = StatusPlugin()

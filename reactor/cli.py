@@ -247,6 +247,7 @@ def _serve_on(
         return 1
     except (ValueError, TypeError, OverflowError) as exc:
         _fail(parser, f"cannot listen on {where}: {_describe(exc)}")
+    listener.plugin = name
     listeners = [listener]
     if worker is not None:  # the supervisor serves the status page and announces
         channel, slot, balance = worker
@@ -269,6 +270,7 @@ def _serve_on(
             return 1
     _stop_on_signals(reactor, listeners, args.drain_timeout)
     _announce("serving %s on %s", name, format_address(listener.host, listener.port))
+    _announce_token(factory)
     reactor.run()
     log.info("stopped")
     return 0
@@ -301,9 +303,26 @@ def _serve_status(reactor: Reactor, where: PeerKey) -> Listener:
     status = plugins.load("status")
     parser = argparse.ArgumentParser(prog="reactor serve --status")
     status.add_arguments(parser)
-    listener = reactor.listen(status.make_factory(reactor, parser.parse_args([])), host, port)
-    _announce("status page on http://%s/", format_address(listener.host, listener.port))
+    factory = status.make_factory(reactor, parser.parse_args([]))
+    listener = reactor.listen(factory, host, port)
+    listener.plugin = "status"
+    # one line: what follows it (``serving NAME on ...``) is read by the line
+    token = getattr(factory, "token", None)
+    _announce(
+        "status page on http://%s/ (it closes connections for loopback, or with token %s)",
+        format_address(listener.host, listener.port),
+        token,
+    )
     return listener
+
+
+def _announce_token(factory: object) -> None:
+    """A plugin's factory with a ``token`` (the status page's): say what it is for."""
+    token = getattr(factory, "token", None)
+    if isinstance(token, str) and token:
+        _announce(
+            "closing connections from the status page: from loopback, or with token %s", token
+        )
 
 
 def _stop_on_signals(

@@ -26,6 +26,7 @@ import selectors
 import socket
 from typing import TYPE_CHECKING, TypedDict
 
+from reactor.metrics import count_timeout
 from reactor.options import (
     DEFAULT_HIGH_WATER,
     DEFAULT_READ_SIZE,
@@ -334,6 +335,7 @@ class Connector:
     def _timed_out(self, timeout: float) -> None:
         self._timer = None
         if not self.done():
+            count_timeout(self.reactor, "connect")
             self._end(
                 ConnectState.FAILED,
                 TimeoutError(f"connect to {self.host}:{self.port} timed out after {timeout:g} s"),

@@ -180,6 +180,7 @@ class Listener:
         """Peers refused by the overload policy, ``max_per_peer`` or the factory."""
         self.accept_errors = 0
         """Resource errors (EMFILE, ...) met in accept."""
+        self._start_figures()
         self._sock = (
             sock
             if sock is not None
@@ -208,6 +209,22 @@ class Listener:
         self._update_registration()
 
     # -- figures -------------------------------------------------------------------
+
+    def _start_figures(self) -> None:
+        """The figures :mod:`reactor.metrics` reads, counted on rare paths only."""
+        self.refusals: dict[str, int] = {}
+        """:attr:`rejected` by reason: ``max_connections``, ``max_per_peer``,
+        ``factory`` (and what :func:`reactor.metrics.note_refusal` adds)."""
+        self.timeouts: dict[str, int] = {}
+        """Timeouts fired on its connections, by kind (:func:`reactor.metrics.count_timeout`)."""
+        self.closed = 0
+        """Connections accepted and since reaped."""
+        self.bytes_in_closed = 0
+        """Bytes received by the connections since reaped (the live ones hold their own)."""
+        self.bytes_out_closed = 0
+        """Bytes sent by the connections since reaped."""
+        self.plugin = ""
+        """The name of the plugin served, for the metrics' labels (``reactor serve`` sets it)."""
 
     @property
     def port(self) -> int:
@@ -331,6 +348,7 @@ class Listener:
         self, sock: socket.socket, key: PeerKey, why: str, send_message: bool = True
     ) -> None:
         self.rejected += 1
+        self._count_refusal(why)
         log.info("refused %s (%s)", key, why)
         if send_message and self.refuse_message:
             try:
@@ -364,7 +382,12 @@ class Listener:
     def count_rejected(self, key: PeerKey, why: str) -> None:
         """Count a connection refused after accept (its PROXY header's client)."""
         self.rejected += 1
+        self._count_refusal(why)
         log.info("refused %s (%s)", key, why)
+
+    def _count_refusal(self, why: str) -> None:
+        reason = why.replace(" ", "_")  # "untrusted proxy": a label value
+        self.refusals[reason] = self.refusals.get(reason, 0) + 1
 
     def _forget_peer(self, host: str) -> None:
         shared, from_host = self._per_peer.get(host, (host, 0))
@@ -378,6 +401,9 @@ class Listener:
         resume accepting (the :class:`~reactor.seam.ConnectionOwner` seam)."""
         if self.connections.get(conn.peer) is conn:
             del self.connections[conn.peer]
+        self.closed += 1
+        self.bytes_in_closed += conn.bytes_in
+        self.bytes_out_closed += conn.bytes_out
         self._forget_peer(conn.peer[0])
         log.debug("closed %s (%d open)", conn.peer, len(self.connections))
         if self._full and (

@@ -37,6 +37,7 @@ from reactor.connector import ConnectOptions, Connector, connect
 from reactor.drain import Drain
 from reactor.errors import log_context
 from reactor.listener import Listener, ListenerOptions
+from reactor.metrics import LagHistogram
 from reactor.poller import READ_BITS, WRITE_BITS, EpollSelector
 from reactor.poller import available as poller_available
 from reactor.scheduler import FileLike, Scheduler
@@ -113,6 +114,11 @@ class Reactor(Scheduler):
         self.listeners: list[Closable] = []
         """Every listener opened on this reactor and not yet closed."""
         self._drain: Drain | None = None  # set by shutdown()
+        self.turns = 0
+        """Turns of the loop so far (``selreactor_loop_turns_total``)."""
+        self.timer_lag = LagHistogram()
+        """How late each timer fired (``selreactor_loop_lag_seconds``)."""
+        self._lateness = self.timer_lag.observe
         self.selector.register(self._waker.rsock.fileno(), EVENT_READ, self._waker)
 
     # -- connections (used by transports and listeners) -----------------------
@@ -206,6 +212,7 @@ class Reactor(Scheduler):
             self._turn_lock.release()
 
     def _turn(self, timeout: float | None) -> None:
+        self.turns += 1
         ready = self._ready
         if self._stopping:  # stop(): this turn polls without waiting, once
             self._stopping = False
@@ -224,7 +231,7 @@ class Reactor(Scheduler):
         # (len() would be a Python-level call), and a handle's cancelled flag
         # is read directly rather than through cancelled(), once per callback.
         if self._timers._heap:
-            self._timers.pop_due(now, ready)  # type: ignore[arg-type]
+            self._timers.pop_due(now, ready, self._lateness)  # type: ignore[arg-type]
         for _ in range(len(ready)):
             handle = ready.popleft()
             if handle._cancelled:  # see above: the timers' flag, read directly

@@ -129,8 +129,11 @@ class TimerQueue:
             self._cancelled -= 1
         return None
 
-    def pop_due(self, now: float, out: list[Handle]) -> None:
-        """Move every live timer due at or before ``now`` to ``out``, in order."""
+    def pop_due(
+        self, now: float, out: list[Handle], lateness: Callable[[float], object] | None = None
+    ) -> None:
+        """Move every live timer due at or before ``now`` to ``out``, in order;
+        ``lateness(now - when)`` is told how late each one is (the loop's lag)."""
         heap = self._heap
         while heap and heap[0][0] <= now:
             handle = heapq.heappop(heap)[2]
@@ -139,6 +142,8 @@ class TimerQueue:
                 self._cancelled -= 1
             else:
                 out.append(handle)
+                if lateness is not None:
+                    lateness(now - handle.when)
 
     def compact(self) -> None:
         """Drop cancelled entries when they are most of the heap."""

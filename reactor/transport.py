@@ -42,6 +42,7 @@ from reactor.addresses import normalise_address
 from reactor.channel import REAPING, State
 from reactor.delivery import Delivery
 from reactor.drain import DRAIN_QUIET, DrainStage
+from reactor.metrics import count_timeout
 from reactor.options import (
     DEFAULT_HIGH_WATER,
     DEFAULT_LOW_WATER,
@@ -356,6 +357,7 @@ class Connection(Writer):
             self._loop.deadlines.arm(due, self)
             return
         protocol = self._protocol
+        count_timeout(self, "idle")
         try:
             protocol.timeout()
         except Exception as exc:  # noqa: BLE001  contained: this connection only

@@ -23,6 +23,7 @@ import socket
 from typing import TYPE_CHECKING
 
 from reactor.channel import Channel, State
+from reactor.metrics import count_timeout
 from reactor.options import DEFAULT_HIGH_WATER, check_timeout, check_water_marks
 
 if TYPE_CHECKING:
@@ -195,6 +196,7 @@ class Writer(Channel):
             self._write_timer = self._loop.call_at(due, self._write_check)
             return
         log.info("aborting %s: %d bytes not drained in %.3g s", self.peer, self._wsize, timeout)
+        count_timeout(self, "write")
         self._abort(WriteTimeout(f"{self._wsize} bytes not drained in {timeout:g} s"))
 
     def can_write_eof(self) -> bool:

@@ -46,9 +46,9 @@ class Server:
     reader: threading.Thread | None = None
 
     def status(self) -> dict[str, list[dict[str, object]]]:
-        """``/status.json`` of the server."""
+        """The whole table, grouped by local address (``/table?format=json``)."""
         assert self.status_port is not None
-        url = f"http://127.0.0.1:{self.status_port}/status.json"
+        url = f"http://127.0.0.1:{self.status_port}/table?format=json"
         with urllib.request.urlopen(url, timeout=10) as reply:
             table: dict[str, list[dict[str, object]]] = json.loads(reply.read())
         return table

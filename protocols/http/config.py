@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 from protocols.http.events import Limits
+
+if TYPE_CHECKING:
+    from protocols.http.metrics import RequestMetrics
 
 __all__ = ["HTTPConfig"]
 
@@ -24,7 +28,8 @@ class HTTPConfig:
     bytes received, as Apache's mod_reqtimeout ``body=20,MinRate=500`` (408
     after).  ``body_timeout=0`` turns the body deadline off;
     ``body_min_rate=0`` makes it fixed.  ``keepalive_timeout``: seconds an
-    idle keep-alive connection is kept (0: off).
+    idle keep-alive connection is kept (0: off).  ``metrics``: where requests
+    are counted (``reactor serve http`` passes the reactor's; ``None``: nowhere).
     """
 
     __slots__ = (
@@ -33,6 +38,7 @@ class HTTPConfig:
         "header_timeout",
         "keepalive_timeout",
         "limits",
+        "metrics",
         "pipeline_budget",
         "stream_budget",
     )
@@ -47,6 +53,7 @@ class HTTPConfig:
         body_min_rate: float = 500.0,
         pipeline_budget: int = 32,
         stream_budget: int = 16,
+        metrics: RequestMetrics | None = None,
     ) -> None:
         self.limits = Limits() if limits is None else limits
         self.header_timeout = header_timeout
@@ -57,3 +64,4 @@ class HTTPConfig:
         self.body_min_rate = body_min_rate
         self.pipeline_budget = pipeline_budget
         self.stream_budget = stream_budget
+        self.metrics = metrics

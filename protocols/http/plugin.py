@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING
 
 from protocols.http.app import App, default_app
 from protocols.http.events import Limits
+from protocols.http.metrics import RequestMetrics
 from protocols.http.server import HTTPConfig, HTTPHandler
+from reactor.metrics import registry_for
 
 if TYPE_CHECKING:
     from reactor.protocol import EventLoop, Factory, PeerKey
@@ -102,6 +104,7 @@ class HTTPPlugin:
             body_timeout=getattr(options, "body_timeout", 20.0),
             body_min_rate=getattr(options, "body_min_rate", 500.0),
             pipeline_budget=max(1, getattr(options, "pipeline_budget", 32)),
+            metrics=RequestMetrics(registry_for(loop)),
         )
 
         def factory(peer: PeerKey) -> HTTPHandler:

@@ -59,6 +59,7 @@ from protocols.http.config import HTTPConfig
 from protocols.http.events import NEED_DATA, Data, HTTPError, RequestHead
 from protocols.http.parser import RequestParser
 from protocols.http.writer import CONTINUE, ResponseWriter, date_line, status_line
+from reactor.metrics import count_timeout
 from reactor.protocol import BaseHandler
 
 if TYPE_CHECKING:
@@ -73,6 +74,8 @@ log = logging.getLogger(__name__)
 # A keep-alive connection with I/O more recent than this may have its next
 # request on the way when a drain starts (the transport's DRAIN_QUIET).
 DRAIN_QUIET = 1.0
+
+_perf_counter = time.perf_counter
 
 _TEXT = [("Content-Type", "text/plain; charset=utf-8")]
 # Whole responses to a batch of pipelined requests are joined into one write
@@ -365,6 +368,8 @@ class HTTPHandler(BaseHandler):
         else:
             data = b""
         request = Request(head, data, self.transport)
+        metrics = self._config.metrics
+        start = _perf_counter() if metrics is not None else 0.0
         try:
             response = self.app(request)
         except Exception:  # the application's bug: answer 500, keep serving others
@@ -374,6 +379,8 @@ class HTTPHandler(BaseHandler):
             self._send(head, response, close=not self._parser.buffered)
         else:
             self._send(head, response)
+        if metrics is not None:
+            metrics.record(head.method, response.status, _perf_counter() - start)
         if self._closed:
             return False
         if self._stream is not None or self._writing_paused:
@@ -517,6 +524,8 @@ class HTTPHandler(BaseHandler):
             self.peer,
             self._config.header_timeout,
         )
+        if self.transport is not None:
+            count_timeout(self.transport, "header")
         self._error(408)
 
     def _body_begun(self) -> None:
@@ -561,6 +570,7 @@ class HTTPHandler(BaseHandler):
             received,
             now - self._body_start,
         )
+        count_timeout(transport, "body")
         self._error(408)
 
     def _shutdown(self) -> None:

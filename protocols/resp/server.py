@@ -34,6 +34,7 @@ import time
 from typing import TYPE_CHECKING
 
 from protocols.resp.commands import Commands
+from protocols.resp.metrics import command_families
 from protocols.resp.parser import (
     MAX_ARRAY,
     MAX_BULK,
@@ -46,6 +47,7 @@ from protocols.resp.parser import (
 from protocols.resp.session import CommandFn, Session
 from protocols.resp.settings import configure, max_clients_figure
 from protocols.resp.store import Databases
+from reactor.metrics import registry_for
 from reactor.protocol import BaseHandler, format_peer
 
 if TYPE_CHECKING:
@@ -394,6 +396,8 @@ class RespPlugin:
             hz=getattr(options, "hz", 10),
             max_clients=getattr(options, "max_connections", None) or 0,
         )
+        commands = service.commands
+        registry_for(loop).add_collector(lambda: command_families(commands))
         return service.factory
 
 

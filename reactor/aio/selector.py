@@ -98,9 +98,10 @@ class AioReactor(Reactor):
         """The rest of a turn, after asyncio's callbacks: the reactor's due
         timers and callbacks, then the connections closed during the turn are
         reaped."""
+        self.turns += 1  # the reactor's figures (reactor.metrics), as Reactor._turn counts
         ready = self._ready
         if self._timers._heap:
-            self._timers.pop_due(self.now, ready)  # type: ignore[arg-type]
+            self._timers.pop_due(self.now, ready, self._lateness)  # type: ignore[arg-type]
         if ready:
             self._run_ready(ready)
         if self._closing:

@@ -30,7 +30,7 @@ def echo_round_trip(sock: socket.socket, payload: bytes = b"ping") -> None:
 
 
 def workers_of(server: Server) -> dict[int, set[str]]:
-    """worker slot -> the peers it serves, from the supervisor's /status.json."""
+    """worker slot -> the peers it serves, from the supervisor's status page."""
     found: dict[int, set[str]] = {}
     for row in server.rows():
         found.setdefault(int(str(row["worker"])), set()).add(str(row["peer"]))
