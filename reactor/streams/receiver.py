@@ -34,6 +34,8 @@ from reactor.streams.frames import length_frame, line_frame, packet_limit
 from reactor.streams.messages import Mailbox, Tcp, TcpClosed, TcpError, TcpPassive
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from reactor.framing import Framer, PacketType
     from reactor.protocol import ActiveMode, Transport
 
@@ -76,6 +78,7 @@ class Receiver:
         "_senders",
         "_transport",
         "_waiter",
+        "on_made",
     )
 
     def __init__(
@@ -90,6 +93,9 @@ class Receiver:
     ) -> None:
         self._loop = loop
         self._transport: Transport | None = None
+        self.on_made: Callable[[Receiver], object] | None = None
+        """Called once with this socket when its connection is up: at once for
+        TCP, after the handshake under TLS (a listen socket hands it out then)."""
         self._owner: asyncio.Task[object] | None = None
         self._buf: bytes | bytearray = _EMPTY
         self._off = 0
@@ -123,6 +129,9 @@ class Receiver:
     def connection_made(self, transport: Transport) -> None:
         """The connection is up."""
         self._transport = transport
+        made, self.on_made = self.on_made, None
+        if made is not None:
+            made(self)
 
     def data_received(self, data: bytes) -> None:
         """Buffer ``data``; wake a waiting ``recv``, or deliver messages if active."""

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from reactor.framing import PacketType
     from reactor.listener import Listener
     from reactor.protocol import ActiveMode, PeerKey
+    from reactor.streams.receiver import Receiver
 
 __all__ = [
     "ListenSocket",
@@ -126,11 +127,12 @@ class ListenSocket:
         if self._spawner is not None:
             return self._spawner(peer)
         sock = Socket(self._loop, **self._options)
-        self._give(sock)
+        sock.on_made = self._give  # once connected (after the TLS handshake, under TLS)
         return sock
 
-    def _give(self, sock: Socket) -> None:
+    def _give(self, sock: Receiver) -> None:
         """To the first task still waiting in accept(), else hold it and stop accepting."""
+        assert isinstance(sock, Socket)
         waiters = self._waiters
         while waiters:
             waiter = waiters.popleft()
@@ -254,11 +256,15 @@ class Spawner:
     def __call__(self, peer: PeerKey) -> Socket:
         """A socket for ``peer`` and the task that serves it."""
         sock = Socket(self.loop, **self.options)
+        sock.on_made = self._start  # once connected (after the TLS handshake, under TLS)
+        return sock
+
+    def _start(self, sock: Receiver) -> None:
+        assert isinstance(sock, Socket)
         task: asyncio.Task[object] = self.loop.create_task(self.handle(sock))
         sock.set_owner(task)
         self.tasks[task] = sock
         task.add_done_callback(self._done)
-        return sock
 
     def _finished(self, task: asyncio.Task[object]) -> None:
         """A task ended: close its socket; log a failure with the peer key."""

@@ -393,3 +393,40 @@ def test_connect_refused_and_listen_outside_reactor_aio() -> None:
 
     with pytest.raises(RuntimeError, match=r"reactor\.aio"):
         asyncio.run(elsewhere())
+
+
+def test_tls_under_the_socket_on_both_sides() -> None:
+    trustme = pytest.importorskip("trustme")  # in the test extra
+    import ssl
+
+    ca = trustme.CA()
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("localhost").configure_cert(server_ctx)
+    client_ctx = ssl.create_default_context()
+    ca.configure_trust(client_ctx)
+
+    async def main() -> None:
+        lsock = listen(0, packet=2, ssl=server_ctx)
+        parent = asyncio.current_task()
+        assert parent is not None
+
+        async def acceptor() -> Socket:
+            sock = await lsock.accept(timeout=5)
+            sock.controlling_process(parent)
+            return sock
+
+        accepting = asyncio.create_task(acceptor())
+        client = await connect("localhost", lsock.port, packet=2, timeout=5, ssl=client_ctx)
+        server = await accepting
+        assert server.transport.get_extra_info("ssl_version") == "TLSv1.3"
+        await client.send(b"Some Data")
+        assert await server.recv(0, timeout=5) == b"Some Data"
+        await server.send(b"x" * 60000)  # past one TLS record, within {packet, 2}
+        assert await client.recv(0, timeout=5) == b"x" * 60000
+        client.close()
+        with pytest.raises(Closed):
+            await server.recv(0, timeout=5)
+        server.close()
+        lsock.close()
+
+    run(main())
