@@ -6,9 +6,11 @@
 
 Standard library only, so any interpreter with its ``test`` package runs it
 (``PYTHONPATH=. ~/.pyenv/versions/3.13.0/bin/python -m tests.aio.conformance.report``).
-Each module runs in a child interpreter; each test there is bounded by SIGALRM
-(``--timeout``), and the child as a whole by ``--module-timeout``, so a hang is
-a failure of the test that was running, never a stalled report.
+Each module runs in a child interpreter; each test there is bounded
+(``--timeout``, tests.aio.conformance.bound), a test that ends its child is
+counted as failed and a new child resumes after it, and every child is bounded
+by ``--module-timeout``: a hang is a failure of the test that was running,
+never a stalled report.
 
 Columns: *tests* the module's test ids (one selector variant), *n/a* the ones
 CPython skips here plus the white-box ``scope`` rows of SKIPS.md, *applicable*
@@ -23,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -32,31 +33,30 @@ import traceback
 import unittest
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType, TracebackType
+from types import TracebackType
 from typing import TextIO
 
+from tests.aio.conformance.bound import TestTimeout
 from tests.aio.conformance.skips import SkipKind, kind_of
-from tests.aio.conformance.suite import TARGET_ENV, Target, build, load_target, module_names
+from tests.aio.conformance.suite import (
+    TARGET_ENV,
+    Bound,
+    Target,
+    build,
+    load_target,
+    module_names,
+)
 
 ROOT = Path(__file__).resolve().parents[3]
 _ExcInfo = tuple[type[BaseException], BaseException, TracebackType] | tuple[None, None, None]
 
 
-class TestTimeout(BaseException):
-    """Raised by SIGALRM in a test that overran its time; a BaseException so that a test's
-    own ``except Exception`` cannot swallow it."""
-
-
-def _alarm(signum: int, frame: FrameType | None) -> None:
-    raise TestTimeout("test timed out")
-
-
 class _Result(unittest.TestResult):
     """Writes one JSON line per test to ``out``: its id, outcome, loops made and seconds."""
 
-    def __init__(self, module: str, target: Target, timeout: float, out: TextIO) -> None:
+    def __init__(self, module: str, target: Target, out: TextIO) -> None:
         super().__init__()
-        self._module, self._target, self._timeout, self._out = module, target, timeout, out
+        self._module, self._target, self._out = module, target, out
         self._outcome = "passed"
         self._detail = ""
         self._started = 0.0
@@ -71,10 +71,8 @@ class _Result(unittest.TestResult):
         self._loops = self._target.loops_created
         print(json.dumps({"start": self._id(test)}), file=self._out, flush=True)
         self._started = time.monotonic()
-        signal.setitimer(signal.ITIMER_REAL, self._timeout)
 
     def stopTest(self, test: unittest.TestCase) -> None:
-        signal.setitimer(signal.ITIMER_REAL, 0)
         record = {
             "id": self._id(test),
             "outcome": self._outcome,
@@ -89,7 +87,8 @@ class _Result(unittest.TestResult):
         # keep the first failure of a test (a tearDown error may follow it)
         if self._outcome == "passed" and err[1] is not None:
             self._outcome = "timeout" if isinstance(err[1], TestTimeout) else "failed"
-            self._detail = "".join(traceback.format_exception(err[0], err[1], err[2]))[-4000:]
+            text = "".join(traceback.format_exception(err[0], err[1], err[2]))
+            self._detail = text[-4000:] if self._outcome == "failed" else str(err[1])[-4000:]
 
     def addError(self, test: unittest.TestCase, err: _ExcInfo) -> None:
         self._fail(err)
@@ -112,16 +111,29 @@ class _Result(unittest.TestResult):
         self._outcome, self._detail = "failed", "unexpected success"
 
 
-def run_module(module: str, target_name: str, timeout: float, out: TextIO) -> None:
-    """Run one conformance module in this process, writing JSON lines to ``out``."""
+def run_module(
+    module: str, target_name: str, timeout: float, out: TextIO, after: str | None = None
+) -> None:
+    """Run one conformance module in this process, writing JSON lines to ``out``.
+
+    With ``after``, the tests up to and including that id are left out: the run
+    resumes after a test that ended the previous child.
+    """
     target = load_target(target_name)
-    conformance = build(target, [module])
+    conformance = build(target, [module], Bound(timeout, watchdog=True))
     suite = unittest.TestSuite()
     loader = unittest.TestLoader()
-    for cls in conformance.classes[module]:
-        suite.addTests(loader.loadTestsFromTestCase(cls))
-    signal.signal(signal.SIGALRM, _alarm)
-    suite.run(_Result(module, target, timeout, out))
+    tests = [
+        test
+        for cls in conformance.classes[module]
+        for test in loader.loadTestsFromTestCase(cls)
+        if isinstance(test, unittest.TestCase)
+    ]
+    if after is not None:
+        ids = [f"{module}.{type(test).__name__}.{test._testMethodName}" for test in tests]
+        tests = tests[ids.index(after) + 1 :]
+    suite.addTests(tests)
+    suite.run(_Result(module, target, out))
 
 
 @dataclass
@@ -159,15 +171,16 @@ class ModuleFigures:
                 self.failures.append((str(record["id"]), outcome, str(record["detail"])))
 
 
-def collect(module: str, target: str, timeout: float, module_timeout: float) -> ModuleFigures:
-    """Run ``module`` in a child interpreter and count its results."""
-    env = dict(
-        os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
-    )
+def _run_child(
+    module: str, target: str, timeout: float, module_timeout: float, after: str | None
+) -> tuple[list[dict[str, object]], str, int | None]:
+    """One child interpreter's records, its stderr and exit status (None: killed)."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     command = [sys.executable, "-m", "tests.aio.conformance.report", "--child", module]
     command += ["--target", target, "--timeout", str(timeout)]
-    figures = ModuleFigures(module)
-    started = time.monotonic()
+    if after is not None:
+        command += ["--after", after]
     # the records go to a file of their own: the tests print to stdout and stderr
     with tempfile.NamedTemporaryFile("w+", suffix=".jsonl", encoding="utf-8") as records:
         command += ["--records", records.name]
@@ -185,20 +198,37 @@ def collect(module: str, target: str, timeout: float, module_timeout: float) -> 
         except subprocess.TimeoutExpired:
             stderr, returncode = f"killed after {module_timeout:.0f} s", None
         lines = Path(records.name).read_text(encoding="utf-8").splitlines()
-    running = None
-    for line in lines:
-        record = json.loads(line)
-        if "start" in record:
-            running = record["start"]
-            continue
+    return [json.loads(line) for line in lines], stderr, returncode
+
+
+def collect(module: str, target: str, timeout: float, module_timeout: float) -> ModuleFigures:
+    """Run ``module`` in child interpreters and count its results.
+
+    A test that ends its child (the watchdog of a hang, a crash) is counted as
+    failed, and a new child resumes after it.
+    """
+    figures = ModuleFigures(module)
+    started = time.monotonic()
+    after = None
+    while True:
+        records, stderr, returncode = _run_child(module, target, timeout, module_timeout, after)
         running = None
-        figures.add(record)
-    if running is not None or returncode != 0:
-        # the child died or was killed inside a test: that test failed
+        for record in records:
+            if "start" in record:
+                running = str(record["start"])
+                continue
+            running = None
+            figures.add(record)
+        if running is None and returncode == 0:
+            break
+        # the child died or was killed: inside a test, that test failed; else the module did
         outcome = "crash" if returncode else "timeout"
-        detail = stderr[-2000:] or f"exit status {returncode}"
+        detail = stderr[-3000:] or f"exit status {returncode}"
         record = {"id": running or module, "outcome": outcome, "detail": detail}
         figures.add({**record, "on_loop": True, "seconds": 0})
+        if running is None:
+            break
+        after = running
     figures.seconds = time.monotonic() - started
     return figures
 
@@ -254,7 +284,8 @@ def write_failures(rows: list[ModuleFigures], path: Path, target: str) -> None:
     out = [f"## {target} on Python {version}", ""]
     for row in rows:
         for test_id, outcome, detail in row.failures:
-            head = "\n".join(detail.strip().splitlines()[-6:])
+            # a failure's last lines are its error; a timeout's message is where it hung
+            head = "\n".join(detail.strip().splitlines()[-(18 if outcome == "timeout" else 6) :])
             out += [
                 f"- `{test_id}` ({outcome})",
                 "",
@@ -279,10 +310,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--failures", type=Path, help="write the failures here (markdown)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--records", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--after", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         with args.records.open("w", encoding="utf-8") as out:
-            run_module(args.child, args.target, args.timeout, out)
+            run_module(args.child, args.target, args.timeout, out, args.after)
         return 0
     modules = args.module or module_names()
     unknown = sorted(set(modules) - set(module_names()))

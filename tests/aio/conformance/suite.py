@@ -36,6 +36,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from tests.aio.conformance.bound import bounded
 from tests.aio.conformance.skips import Skip, load_skips
 
 TARGET_ENV = "SELREACTOR_AIO_CONFORMANCE_LOOP"
@@ -202,8 +203,20 @@ class Conformance:
                     yield f"{module}.{cls.__name__}.{name}"
 
 
+@dataclass(frozen=True)
+class Bound:
+    """The time bound of each test (see tests.aio.conformance.bound)."""
+
+    seconds: float = 30.0
+    watchdog: bool = True
+
+
 def _rebind(
-    module_name: str, cls: type[unittest.TestCase], target: Target, skips: list[Skip]
+    module_name: str,
+    cls: type[unittest.TestCase],
+    target: Target,
+    skips: list[Skip],
+    bound: Bound,
 ) -> type[unittest.TestCase]:
     """A subclass of ``cls`` that runs on ``target`` and skips what the skip list names."""
     policy = _counting_policy(target)
@@ -212,7 +225,8 @@ def _rebind(
         previous = _get_policy()
         _set_policy(policy)
         try:
-            return super(rebound, self).run(result)
+            with bounded(bound.seconds, watchdog=bound.watchdog):
+                return super(rebound, self).run(result)
         finally:
             # a test may leave a loop set on the policy; never carry it to the next test
             _set_policy(previous)
@@ -247,12 +261,15 @@ def match_skip(skips: list[Skip], test_id: str) -> Skip | None:
     return None
 
 
-def build(target: Target | None = None, modules: list[str] | None = None) -> Conformance:
+def build(
+    target: Target | None = None, modules: list[str] | None = None, bound: Bound | None = None
+) -> Conformance:
     """Import the conformance modules and rebind their test classes to ``target``."""
     target = target or load_target()
+    bound = bound or Bound()
     skips = load_skips()
     classes: dict[str, list[type[unittest.TestCase]]] = {}
     for name in modules or module_names():
         module = importlib.import_module(f"test.test_asyncio.{name}")
-        classes[name] = [_rebind(name, cls, target, skips) for cls in _test_classes(module)]
+        classes[name] = [_rebind(name, cls, target, skips, bound) for cls in _test_classes(module)]
     return Conformance(target, skips, classes)

@@ -5,8 +5,11 @@ of tests.aio.conformance.suite are put into this module's namespace as
 ``<module>__<Class>`` (``test_events__EPollEventLoopTests``), so an item reads
 ``test_conformance.py::test_streams__StreamTests::test_open_connection``.  Each
 class's ``run()`` sets the conformance policy for its test and restores the
-previous one.  Every item is marked ``conformance`` and bounded by pytest-timeout
-with the signal method: a hang fails that test, and the run goes on.
+previous one, and bounds the test with a repeating SIGALRM (tests.aio.conformance.bound:
+one alarm, pytest-timeout's signal method, can be swallowed by the loop's
+callback wrapper): a hang fails that test, and the run goes on.  pytest-timeout's
+thread method stays behind it as the last resort (it dumps the stacks and ends
+the run).  Every item is marked ``conformance``.
 
 ``SELREACTOR_AIO_CONFORMANCE_LOOP=asyncio`` runs the same items on the stdlib
 loop (the baseline).  ``python -m tests.aio.conformance.report`` prints the
@@ -19,7 +22,8 @@ import importlib.util
 
 import pytest
 
-from tests.aio.conformance.suite import TARGET_ENV, build, load_target
+from tests.aio.conformance.bound import GRACE
+from tests.aio.conformance.suite import TARGET_ENV, Bound, build, load_target
 from tests.externals import in_ci
 
 TIMEOUT = 30
@@ -27,7 +31,7 @@ TIMEOUT = 30
 
 pytestmark = [
     pytest.mark.conformance,
-    pytest.mark.timeout(TIMEOUT, method="signal"),
+    pytest.mark.timeout(TIMEOUT + 2 * GRACE, method="thread"),
     # CPython runs these tests under its default warning filters; some provoke
     # DeprecationWarnings on purpose and check them with assertWarns
     pytest.mark.filterwarnings("default"),
@@ -52,6 +56,6 @@ except ModuleNotFoundError as exc:
         allow_module_level=True,
     )
 
-for _module, _classes in build(_target).classes.items():
+for _module, _classes in build(_target, bound=Bound(TIMEOUT, watchdog=False)).classes.items():
     for _cls in _classes:
         globals()[f"{_module}__{_cls.__name__}"] = _cls

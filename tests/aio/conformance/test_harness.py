@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import signal
 import threading
 import unittest
 
 import pytest
 
 from tests.aio.conformance import report
+from tests.aio.conformance.bound import TestTimeout, bounded
 from tests.aio.conformance.skips import SkipKind, SkipListError, kind_of, load_skips, parse_skips
 from tests.aio.conformance.suite import Target, build, load_target
 
@@ -88,12 +88,27 @@ def test_a_hang_fails_its_test() -> None:
 
     out = io.StringIO()
     target = Target("asyncio", asyncio.DefaultEventLoopPolicy, asyncio.SelectorEventLoop)
-    result = report._Result("hang", target, 0.2, out)
-    previous = signal.signal(signal.SIGALRM, report._alarm)
-    try:
-        _Hang("test_hang").run(result)
-    finally:
-        signal.signal(signal.SIGALRM, previous)
+    with bounded(0.2, watchdog=False):
+        _Hang("test_hang").run(report._Result("hang", target, out))
     records = [json.loads(line) for line in out.getvalue().splitlines()]
     assert records[-1]["outcome"] == "timeout"
     assert records[-1]["id"] == "hang._Hang.test_hang"
+
+
+def test_a_loop_spinning_in_callbacks_is_ended() -> None:
+    """asyncio's Handle._run swallows a BaseException raised in a callback: one alarm is not
+    enough, the repeated one lands in the loop's own code and ends run_forever."""
+    loop = asyncio.new_event_loop()
+
+    def spin() -> None:
+        loop.call_soon(spin)
+        sum(range(10_000))  # most of the time is spent inside the callback
+
+    loop.call_soon(spin)
+    swallowed: list[object] = []
+    loop.set_exception_handler(lambda loop, context: swallowed.append(context))
+    try:
+        with pytest.raises(TestTimeout), bounded(0.2, watchdog=False):
+            loop.run_forever()
+    finally:
+        loop.close()
