@@ -111,16 +111,25 @@ class _Result(unittest.TestResult):
         self._outcome, self._detail = "failed", "unexpected success"
 
 
-def run_module(
-    module: str, target_name: str, timeout: float, out: TextIO, after: str | None = None
-) -> None:
+@dataclass(frozen=True)
+class Options:
+    """How the children run: the target, the bounds, whether SKIPS.md's loop rows apply."""
+
+    target: str
+    timeout: float
+    module_timeout: float
+    loop_skips: bool
+
+
+def run_module(module: str, options: Options, out: TextIO, after: str | None = None) -> None:
     """Run one conformance module in this process, writing JSON lines to ``out``.
 
     With ``after``, the tests up to and including that id are left out: the run
     resumes after a test that ended the previous child.
     """
-    target = load_target(target_name)
-    conformance = build(target, [module], Bound(timeout, watchdog=True))
+    target = load_target(options.target)
+    bound = Bound(options.timeout, watchdog=True)
+    conformance = build(target, [module], bound, loop_skips=options.loop_skips)
     suite = unittest.TestSuite()
     loader = unittest.TestLoader()
     tests = [
@@ -172,13 +181,15 @@ class ModuleFigures:
 
 
 def _run_child(
-    module: str, target: str, timeout: float, module_timeout: float, after: str | None
+    module: str, options: Options, after: str | None
 ) -> tuple[list[dict[str, object]], str, int | None]:
     """One child interpreter's records, its stderr and exit status (None: killed)."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     command = [sys.executable, "-m", "tests.aio.conformance.report", "--child", module]
-    command += ["--target", target, "--timeout", str(timeout)]
+    command += ["--target", options.target, "--timeout", str(options.timeout)]
+    if not options.loop_skips:
+        command.append("--ignore-loop-skips")
     if after is not None:
         command += ["--after", after]
     # the records go to a file of their own: the tests print to stdout and stderr
@@ -190,18 +201,18 @@ def _run_child(
                 capture_output=True,
                 text=True,
                 env=env,
-                timeout=module_timeout,
+                timeout=options.module_timeout,
                 check=False,
                 cwd=ROOT,
             )
             stderr, returncode = done.stderr, done.returncode
         except subprocess.TimeoutExpired:
-            stderr, returncode = f"killed after {module_timeout:.0f} s", None
+            stderr, returncode = f"killed after {options.module_timeout:.0f} s", None
         lines = Path(records.name).read_text(encoding="utf-8").splitlines()
     return [json.loads(line) for line in lines], stderr, returncode
 
 
-def collect(module: str, target: str, timeout: float, module_timeout: float) -> ModuleFigures:
+def collect(module: str, options: Options) -> ModuleFigures:
     """Run ``module`` in child interpreters and count its results.
 
     A test that ends its child (the watchdog of a hang, a crash) is counted as
@@ -211,7 +222,7 @@ def collect(module: str, target: str, timeout: float, module_timeout: float) -> 
     started = time.monotonic()
     after = None
     while True:
-        records, stderr, returncode = _run_child(module, target, timeout, module_timeout, after)
+        records, stderr, returncode = _run_child(module, options, after)
         running = None
         for record in records:
             if "start" in record:
@@ -308,13 +319,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--module-timeout", type=float, default=900.0, help="seconds per module")
     parser.add_argument("--markdown", action="store_true", help="a markdown table")
     parser.add_argument("--failures", type=Path, help="write the failures here (markdown)")
+    parser.add_argument(
+        "--ignore-loop-skips",
+        action="store_true",
+        help="run the tests of SKIPS.md's loop rows too (to see which pass now)",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--records", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--after", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    options = Options(
+        args.target, args.timeout, args.module_timeout, loop_skips=not args.ignore_loop_skips
+    )
     if args.child:
         with args.records.open("w", encoding="utf-8") as out:
-            run_module(args.child, args.target, args.timeout, out, args.after)
+            run_module(args.child, options, out, args.after)
         return 0
     modules = args.module or module_names()
     unknown = sorted(set(modules) - set(module_names()))
@@ -322,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"not a conformance module on this Python: {', '.join(unknown)}")
     rows = []
     for module in modules:
-        rows.append(collect(module, args.target, args.timeout, args.module_timeout))
+        rows.append(collect(module, options))
         print(f"{module}: {rows[-1].passed}/{rows[-1].applicable}", file=sys.stderr, flush=True)
     target = "reactor.aio" if args.target == "reactor" else "asyncio"
     print(format_table(rows, target, args.markdown))
