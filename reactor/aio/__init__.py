@@ -10,7 +10,7 @@ switches to it in one line: :func:`run` instead of ``asyncio.run``,
 
 from __future__ import annotations
 
-from reactor.aio.loop import EventLoop, ServeOptions
+from reactor.aio.loop import Loop, ServeOptions
 from reactor.aio.runner import EventLoopPolicy, install, new_event_loop, run
 
-__all__ = ["EventLoop", "EventLoopPolicy", "ServeOptions", "install", "new_event_loop", "run"]
+__all__ = ["EventLoopPolicy", "Loop", "ServeOptions", "install", "new_event_loop", "run"]

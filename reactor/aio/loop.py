@@ -1,7 +1,7 @@
 """The asyncio event loop over a selreactor :class:`~reactor.loop.Reactor`.
 
 Theory of operation (uvloop is the model: asyncio's interface over another
-core).  :class:`EventLoop` is asyncio's own selector loop (pure Python and
+core).  :class:`Loop` is asyncio's own selector loop (pure Python and
 loop-agnostic above its selector and its transports), with two parts
 replaced:
 
@@ -13,7 +13,7 @@ replaced:
   (C-accelerated) ones;
 * stream transports are selreactor connections: ``create_connection``,
   ``create_unix_connection``, ``connect_accepted_socket`` and ``start_tls``
-  reach :meth:`EventLoop._make_socket_transport`, and ``create_server`` /
+  reach :meth:`Loop._make_socket_transport`, and ``create_server`` /
   ``create_unix_server`` serve each socket with a reactor
   :class:`~reactor.listener.Listener`.  So every connection is in the
   reactor's peer-keyed table (and on the status page), and servers accept
@@ -35,11 +35,11 @@ import logging
 import socket
 import sys
 import weakref
-from asyncio import sslproto
-from typing import TYPE_CHECKING, TypedDict, cast
+from asyncio import base_events, sslproto
+from typing import IO, TYPE_CHECKING, TypedDict, cast
 
 from reactor.aio.selector import AioReactor, SharedSelector
-from reactor.aio.transport import Starter, TransportTable
+from reactor.aio.transport import AioTransport, Starter, TransportTable
 from reactor.listener import Listener
 from reactor.options import ConnectionOptions, check_count
 from reactor.transport import Connection
@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     from reactor.protocol import Handler, PeerKey
     from reactor.seam import LiveConnection
 
-__all__ = ["EventLoop", "ServeOptions"]
+__all__ = ["Loop", "ServeOptions"]
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +124,7 @@ class _AcceptFactory:
 
     def __init__(
         self,
-        loop: EventLoop,
+        loop: Loop,
         protocol_factory: Callable[[], asyncio.BaseProtocol],
         ssl: ssl_module.SSLContext | None,
         server: asyncio.Server | None,
@@ -151,7 +151,7 @@ class _AcceptFactory:
         return cast("Handler", Starter(self.loop, self.table, protocol, server=self.server))
 
 
-class EventLoop(asyncio.SelectorEventLoop):
+class Loop(asyncio.SelectorEventLoop):
     """An asyncio event loop driven by a selreactor reactor.
 
     ``reactor`` is the :class:`~reactor.loop.Reactor` it runs (a new one by
@@ -268,6 +268,31 @@ class EventLoop(asyncio.SelectorEventLoop):
             server_hostname,
             **kwargs,  # type: ignore[arg-type]
         )
+
+    async def _sendfile_native(
+        self, transp: asyncio.Transport, file: IO[bytes], offset: int, count: int | None
+    ) -> int:
+        """``loop.sendfile()``: flush what is queued, then ``os.sendfile()``
+        from the file to the socket (asyncio's ``sock_sendfile``)."""
+        if not isinstance(transp, AioTransport):
+            return await super()._sendfile_native(transp, file, offset, count)  # type: ignore[misc, no-any-return]
+        conn = transp.connection
+        # asyncio's own helper: it pauses reading, takes the protocol's place
+        # (connection_lost still reaches the protocol), and waits for a drain.
+        proto = base_events._SendfileFallbackProtocol(transp)  # type: ignore[attr-defined]
+        low, high = conn.get_write_buffer_limits()
+        try:
+            conn.set_write_buffer_limits(0, 0)  # pause_writing until it is all sent
+            await proto.drain()
+            conn.set_write_buffer_limits(high, low)
+            transp.refuse_writes(True)
+            sock = cast("socket.socket", conn.get_extra_info("socket"))
+            return await self.sock_sendfile(sock, file, offset, count, fallback=False)
+        finally:
+            transp.refuse_writes(False)
+            if not conn.is_closing():
+                conn.set_write_buffer_limits(high, low)
+            await proto.restore()
 
     # -- servers: selreactor listeners ------------------------------------------------
 

@@ -6,7 +6,7 @@ import asyncio
 import sys
 from typing import TYPE_CHECKING, TypeVar
 
-from reactor.aio.loop import EventLoop
+from reactor.aio.loop import Loop
 
 if TYPE_CHECKING:
     from collections.abc import Coroutine
@@ -16,14 +16,14 @@ __all__ = ["EventLoopPolicy", "install", "new_event_loop", "run"]
 T = TypeVar("T")
 
 
-def new_event_loop() -> EventLoop:
+def new_event_loop() -> Loop:
     """A new asyncio event loop over a new selreactor reactor.
 
     On Python 3.12+ it is also a ``loop_factory``:
     ``asyncio.run(main(), loop_factory=reactor.aio.new_event_loop)``, and
     ``asyncio.Runner(loop_factory=...)`` (3.11+).
     """
-    return EventLoop()
+    return Loop()
 
 
 class EventLoopPolicy(asyncio.DefaultEventLoopPolicy):

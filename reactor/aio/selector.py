@@ -21,13 +21,12 @@ from __future__ import annotations
 
 import contextlib
 import selectors
-from typing import TYPE_CHECKING, cast
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 from reactor.loop import Reactor
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-
     from _typeshed import FileDescriptorLike
 
     from reactor.seam import LiveConnection
@@ -43,7 +42,7 @@ def _nothing() -> None:
 
 
 class AioReactor(Reactor):
-    """The reactor under a :class:`reactor.aio.EventLoop`."""
+    """The reactor under a :class:`reactor.aio.Loop`."""
 
     def reap(self, conn: LiveConnection, fd: int) -> None:
         """As :meth:`Reactor.reap`; between turns, also make the next turn not wait."""
@@ -89,6 +88,25 @@ def _fd(fileobj: object) -> int:
     return fd
 
 
+class _KeyMap(Mapping[Any, selectors.SelectorKey]):  # keys: a descriptor or a file object
+    """asyncio's keys, looked up by descriptor or by file object (as selectors' map)."""
+
+    def __init__(self, keys: dict[int, selectors.SelectorKey]) -> None:
+        self._keys = keys
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._keys)
+
+    def __getitem__(self, fileobj: object) -> selectors.SelectorKey:
+        try:
+            return self._keys[_fd(fileobj)]
+        except ValueError:
+            raise KeyError(fileobj) from None
+
+
 class SharedSelector(selectors.BaseSelector):
     """What asyncio's selector loop polls: a view of the reactor's selector.
 
@@ -101,6 +119,7 @@ class SharedSelector(selectors.BaseSelector):
         """Keys noted ready during the current turn."""
         self._keys: dict[int, selectors.SelectorKey] = {}
         self._watchers: dict[int, _Noted] = {}
+        self._map = _KeyMap(self._keys)
 
     def register(
         self, fileobj: FileDescriptorLike, events: int, data: object = None
@@ -161,7 +180,7 @@ class SharedSelector(selectors.BaseSelector):
 
     def get_map(self) -> Mapping[FileDescriptorLike, selectors.SelectorKey]:
         """asyncio's keys, by descriptor."""
-        return cast("Mapping[FileDescriptorLike, selectors.SelectorKey]", self._keys)
+        return self._map
 
     def close(self) -> None:
         """Close the reactor (its listeners, connections and selector)."""

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from asyncio import transports, trsock
+from asyncio import constants, transports, trsock
 from typing import TYPE_CHECKING, Protocol, cast
 
 from reactor.options import check_water_marks
@@ -161,6 +161,8 @@ class AioTransport(transports._FlowControlMixin):
 
     # asyncio's start_tls() refuses a transport without this flag.
     _start_tls_compatible = True
+    # loop.sendfile() tries os.sendfile() first (Loop._sendfile_native).
+    _sendfile_compatible = constants._SendfileMode.TRY_NATIVE
 
     def __init__(
         self,
@@ -287,11 +289,19 @@ class AioTransport(transports._FlowControlMixin):
     def _closed(self, value: bool) -> None:
         """sslproto marks a transport closed; the connection knows better."""
 
+    def refuse_writes(self, refuse: bool) -> None:
+        """While ``loop.sendfile()`` sends, ``write()`` raises :exc:`RuntimeError`."""
+        self.write = _refuse_write if refuse else self.connection.write  # type: ignore[method-assign]
+
     def _force_close(self, exc: BaseException | None) -> None:
         if exc is None:
             self.connection.abort()
         else:
             self.connection.on_error(exc)
+
+
+def _refuse_write(data: bytes | bytearray | memoryview) -> None:
+    raise RuntimeError("sendfile is in progress")
 
 
 class Starter:
