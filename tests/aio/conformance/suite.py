@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import importlib.util
 import os
 import sys
 import unittest
@@ -65,6 +66,11 @@ MODULES: tuple[tuple[str, tuple[int, int]], ...] = (
 """The modules of ``test.test_asyncio`` run against the loop, with the first Python having each."""
 
 _LOOP_HOOKS = ("create_event_loop", "new_loop")
+
+
+def has_cpython_tests() -> bool:
+    """Whether this interpreter ships its asyncio tests (some distributions package them apart)."""
+    return importlib.util.find_spec("test.test_asyncio") is not None
 
 
 def module_names() -> list[str]:

@@ -18,12 +18,10 @@ per-module figures.
 
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
 
 from tests.aio.conformance.bound import GRACE
-from tests.aio.conformance.suite import TARGET_ENV, Bound, build, load_target
+from tests.aio.conformance.suite import TARGET_ENV, Bound, build, has_cpython_tests, load_target
 from tests.externals import in_ci
 
 TIMEOUT = 30
@@ -37,7 +35,7 @@ pytestmark = [
     pytest.mark.filterwarnings("default"),
 ]
 
-if importlib.util.find_spec("test.test_asyncio") is None:
+if not has_cpython_tests():
     # unavoidable: some distributions package the interpreter's test suite apart
     # (Debian's libpython3.X-testsuite); without it there is nothing to run
     pytest.skip(

@@ -13,7 +13,13 @@ import pytest
 from tests.aio.conformance import report
 from tests.aio.conformance.bound import TestTimeout, bounded
 from tests.aio.conformance.skips import SkipKind, SkipListError, kind_of, load_skips, parse_skips
-from tests.aio.conformance.suite import Target, build, load_target
+from tests.aio.conformance.suite import Target, build, has_cpython_tests, load_target
+
+pytestmark = pytest.mark.skipif(
+    # unavoidable: some distributions package the interpreter's test suite apart
+    not has_cpython_tests(),
+    reason="this Python ships without test.test_asyncio (e.g. Debian: libpython3-testsuite)",
+)
 
 ROW = "| `test_events.*.test_foo` | {python} | {kind} | why |"
 
