@@ -223,23 +223,28 @@ def collect(module: str, options: Options) -> ModuleFigures:
     after = None
     while True:
         records, stderr, returncode = _run_child(module, options, after)
-        running = None
+        running = last = None
         for record in records:
             if "start" in record:
                 running = str(record["start"])
                 continue
-            running = None
+            running, last = None, str(record["id"])
             figures.add(record)
         if running is None and returncode == 0:
             break
-        # the child died or was killed: inside a test, that test failed; else the module did
-        outcome = "crash" if returncode else "timeout"
         detail = stderr[-3000:] or f"exit status {returncode}"
-        record = {"id": running or module, "outcome": outcome, "detail": detail}
-        figures.add({**record, "on_loop": True, "seconds": 0})
-        if running is None:
+        outcome = "crash" if returncode else "timeout"
+        if running is not None:
+            # the child died or was killed inside a test: that test failed
+            record = {"id": running, "outcome": outcome, "detail": detail}
+            figures.add({**record, "on_loop": True, "seconds": 0})
+        else:
+            # between tests (or before the first): on the list, not a test of its own
+            figures.failures.append((f"{module} (after {last or 'import'})", outcome, detail))
+        resume = running or last
+        if resume is None or resume == after:
             break
-        after = running
+        after = resume
     figures.seconds = time.monotonic() - started
     return figures
 
