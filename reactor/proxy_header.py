@@ -233,11 +233,20 @@ def _v1_address(text: bytes, family: Family) -> str:
             ):
                 raise ValueError(value)
             return str(ipaddress.IPv4Address(value))
-        if "%" in value or "." in value:  # no scope, no dotted tail: hex groups only
+        if "%" in value:  # no scope; a dotted tail is RFC 4291's (inet_ntop writes one)
             raise ValueError(value)
-        return str(ipaddress.IPv6Address(value))
+        return _ipv6_host(value)
     except (UnicodeDecodeError, ValueError):
         raise ProxyHeaderError(f"bad {family.name} address {text[:45]!r}") from None
+
+
+def _ipv6_host(value: str | bytes) -> str:
+    """An IPv6 host as the connection table keys it: an IPv4-mapped address
+    becomes its dotted quad (as :func:`reactor.addresses.normalise_address`
+    does), whatever spelling this Python's :mod:`ipaddress` prefers."""
+    address = ipaddress.IPv6Address(value)
+    mapped = address.ipv4_mapped
+    return str(mapped) if mapped is not None else str(address)
 
 
 def _v1_port(text: bytes) -> int:
@@ -295,8 +304,8 @@ def _v2_addresses(block: bytes, family: Family) -> tuple[tuple[str, int], tuple[
     if family is Family.INET6:
         src, dst, sport, dport = struct.unpack_from("!16s16sHH", block, 16)
         return (
-            (str(ipaddress.IPv6Address(src)), sport),
-            (str(ipaddress.IPv6Address(dst)), dport),
+            (_ipv6_host(src), sport),
+            (_ipv6_host(dst), dport),
         )
     return (_unix_path(block[16:124]), 0), (_unix_path(block[124:232]), 0)
 

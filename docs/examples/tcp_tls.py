@@ -82,7 +82,7 @@ class Relay(BaseHandler):
         # Walk the record headers: type (1 byte), version (2), length (2).
         while self.next_record + 5 <= len(self.seen):
             kind = self.seen[self.next_record]
-            length = int.from_bytes(self.seen[self.next_record + 3 : self.next_record + 5])
+            length = int.from_bytes(self.seen[self.next_record + 3 : self.next_record + 5], "big")
             if kind == 23:
                 self.encrypted += 1
                 # the client's first encrypted record is its Finished; the

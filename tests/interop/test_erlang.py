@@ -68,7 +68,7 @@ class Escript:
                 return line
         raise AssertionError(f"escript exited without {prefix!r}:\n{self.poll_output()}")
 
-    def finish(self, reactor: Reactor, timeout: float = 15) -> str:
+    def finish(self, reactor: Reactor, timeout: float = 45) -> str:
         """Step the reactor until the escript exits; its output, asserted successful."""
         try:
             run_until(reactor, lambda: self.proc.poll() is not None, timeout=timeout)

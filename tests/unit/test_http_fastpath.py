@@ -111,6 +111,7 @@ def general(text: str, lim: Limits) -> tuple[str, str, str, list[tuple[str, str]
     return method, target, version, fields
 
 
+@pytest.mark.timeout(240)  # 1,500 examples: minutes on a slow, loaded interpreter
 @settings(max_examples=1500, deadline=None)
 @given(heads(), limits)
 def test_simple_head_agrees_with_the_general_path_or_steps_aside(text: str, lim: Limits) -> None:
