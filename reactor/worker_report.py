@@ -32,7 +32,6 @@ from reactor import metrics
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
-    from reactor.exposition import Family
     from reactor.loop import Reactor
     from reactor.protocol import ConnectionInfo, PeerKey
 
@@ -126,7 +125,7 @@ def encode_report(
     connections: Iterable[ConnectionInfo],
     *,
     ready: bool = True,
-    families: Iterable[Family] = (),
+    families: Iterable[metrics.Family] = (),
 ) -> bytes:
     """A worker's report line: its pid, slot, every connection's figures and
     its metric ``families`` (:func:`reactor.metrics.families_to_json`)."""
@@ -166,7 +165,7 @@ class WorkerReport:
     slot: int
     pid: int
     connections: tuple[WorkerConnection, ...]
-    families: list[Family] = field(default_factory=list)
+    families: list[metrics.Family] = field(default_factory=list)
     """The worker's metrics; empty from a worker that sent none."""
 
 
@@ -205,8 +204,8 @@ def decode_report(line: bytes) -> WorkerReport:
 
 
 def worker_families(
-    reports: Iterable[tuple[int, int, list[Family]]], own: Iterable[Family] = ()
-) -> list[Family]:
+    reports: Iterable[tuple[int, int, list[metrics.Family]]], own: Iterable[metrics.Family] = ()
+) -> list[metrics.Family]:
     """The supervisor's ``/metrics``: each worker's families from ``reports``
     (``(slot, generation, families)``), every sample labelled ``worker`` with
     the slot, and the supervisor's ``own`` labelled ``worker="supervisor"``.
@@ -217,7 +216,7 @@ def worker_families(
     that has not reported yet is left out.
     """
     reports = sorted(reports, key=lambda r: (r[0], -r[1]))  # newest first per slot
-    snapshots: dict[str, Iterable[Family]] = {}
+    snapshots: dict[str, Iterable[metrics.Family]] = {}
     for slot, generation, families in reports:
         if not families:
             continue

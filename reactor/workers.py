@@ -51,7 +51,6 @@ from reactor.worker_report import WorkerConnection, decode_report, worker_famili
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-    from reactor.exposition import Family
     from reactor.protocol import ConnectionInfo, TimerHandle
 
 __all__ = [
@@ -100,7 +99,7 @@ class _Worker:
     state: WorkerState = WorkerState.STARTING
     buffer: bytearray = field(default_factory=bytearray)
     connections: tuple[WorkerConnection, ...] = ()
-    families: list[Family] = field(default_factory=list)
+    families: list[metrics.Family] = field(default_factory=list)
 
 
 class SupervisorLoop(Reactor):
@@ -115,7 +114,7 @@ class SupervisorLoop(Reactor):
             for worker in sorted(self.supervisor.workers.values(), key=lambda w: w.slot):
                 yield from worker.connections
 
-    def service_families(self) -> list[Family]:
+    def service_families(self) -> list[metrics.Family]:
         """What ``/metrics`` shows here: every worker's last reported families
         and this process's own, labelled by worker (:func:`worker_families`)."""
         workers = self.supervisor.workers.values() if self.supervisor is not None else ()
