@@ -17,6 +17,13 @@ Workloads: ``echo-64B`` and ``echo-1KiB`` (ping-pong over ``--conns``
 connections, every byte checked) count per message; ``connect`` (connect,
 one 64-byte echo, close) counts per connection.
 
+Subjects: each ``--tree`` runs the echo plugin; each ``--server
+LABEL=COMMAND`` runs any echo server instead (``{port}`` in the command is
+replaced; it runs in the first tree, with ``{python}`` the interpreter), so
+servers that share the workload compare too: the coroutine echo of
+``reactor.streams`` against the callback one, an asyncio program on
+``reactor.aio`` against stdlib asyncio and uvloop, ``--status`` against none.
+
 Deliberate limits: instructions are not time (a cache miss costs no more than
 a hit here), and valgrind's own scheduling serialises the server's syscalls,
 so compare trees with each other, never with the timed figures.
@@ -112,29 +119,29 @@ def _drive(workload: Workload, port: int, units: int, conns: int) -> None:
             sock.close()
 
 
-def count(tree: Path, workload: Workload, units: int, conns: int, timeout: float) -> int:
-    """Instructions the echo server in ``tree`` executes for ``units`` of ``workload``."""
+ECHO = "{python} -m reactor serve echo --host 127.0.0.1 --port {port} --log-level error"
+"""The default subject: the echo plugin as ``reactor serve`` runs it."""
+
+
+@dataclass(frozen=True)
+class Subject:
+    """One server to measure: a label, the tree it runs in, its command."""
+
+    label: str
+    tree: Path
+    command: str = ECHO
+
+
+def count(subject: Subject, workload: Workload, units: int, conns: int, timeout: float) -> int:
+    """Instructions ``subject`` executes for ``units`` of ``workload``."""
     port = _free_port()
+    tree = subject.tree
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "callgrind.out"
         env = {**os.environ, "PYTHONPATH": str(tree), "PYTHONHASHSEED": "0"}
         env.pop("PYTHONDEVMODE", None)
-        command = [
-            "valgrind",
-            "--tool=callgrind",
-            f"--callgrind-out-file={out}",
-            sys.executable,
-            "-m",
-            "reactor",
-            "serve",
-            "echo",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "error",
-        ]
+        server = subject.command.format(python=sys.executable, port=port).split()
+        command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *server]
         with subprocess.Popen(
             command,
             cwd=tree,
@@ -154,7 +161,7 @@ def count(tree: Path, workload: Workload, units: int, conns: int, timeout: float
         text = out.read_text(errors="replace") if out.exists() else ""
         match = re.search(r"^(?:summary|totals):\s*(\d+)", text, re.M)
         if match is None:
-            raise RuntimeError(f"no callgrind total for {tree}: {err.decode(errors='replace')}")
+            raise RuntimeError(f"no callgrind total for {subject.label}: {err.decode()}")
         return int(match[1])
 
 
@@ -169,6 +176,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="a source tree to measure (repeat; the first is the reference; default: this one)",
     )
     parser.add_argument(
+        "--server",
+        action="append",
+        default=[],
+        metavar="LABEL=COMMAND",
+        help="an echo server command with {port} (and {python}); runs in the first tree",
+    )
+    parser.add_argument(
         "--workloads", default=",".join(WORKLOADS), help="comma-separated: " + ", ".join(WORKLOADS)
     )
     parser.add_argument("--messages", type=int, default=4000, help="N for the echo workloads")
@@ -181,6 +195,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
             parser.error(f"unknown workload {name!r}")
     if args.messages < args.conns or args.messages % args.conns:
         parser.error("--messages must be a multiple of --conns")
+    for spec in args.server:
+        label, sep, command = spec.partition("=")
+        if not sep or not label or "{port}" not in command:
+            parser.error(f"--server wants LABEL=COMMAND with {{port}}, got {spec!r}")
     return args
 
 
@@ -190,20 +208,26 @@ def main(argv: list[str] | None = None) -> int:
         print("bench.instructions: valgrind is not installed (Debian package valgrind)")
         return 1
     trees = [t.resolve() for t in (args.tree or [ROOT])]
+    subjects = [Subject(str(t), t) for t in (trees if args.tree or not args.server else [])]
+    for spec in args.server:
+        label, _, command = spec.partition("=")
+        subjects.append(Subject(label, trees[0], command))
     rows: list[tuple[str, str, list[float]]] = []
     for name in args.workloads.split(","):
         workload = WORKLOADS[name]
         units = args.connects if workload.connect else args.messages
         per_unit: list[float] = []
-        for tree in trees:
-            low = count(tree, workload, units, args.conns, args.timeout)
-            high = count(tree, workload, 2 * units, args.conns, args.timeout)
+        for subject in subjects:
+            low = count(subject, workload, units, args.conns, args.timeout)
+            high = count(subject, workload, 2 * units, args.conns, args.timeout)
             per_unit.append((high - low) / units)
-            print(f"  {name:<10} {tree}: {per_unit[-1]:,.0f} instructions/{workload.unit}")
+            print(
+                f"  {name:<10} {subject.label}: {per_unit[-1]:,.0f} instructions/{workload.unit}"
+            )
         rows.append((name, workload.unit, per_unit))
     print()
-    print("| workload | unit | " + " | ".join(str(t) for t in trees) + " |")
-    print("|---|---|" + "---|" * len(trees))
+    print("| workload | unit | " + " | ".join(s.label for s in subjects) + " |")
+    print("|---|---|" + "---|" * len(subjects))
     for name, unit, per_unit in rows:
         cells = [f"{per_unit[0]:,.0f}"]
         with contextlib.suppress(ZeroDivisionError):

@@ -28,8 +28,8 @@ import logging
 from typing import TYPE_CHECKING, Protocol, cast
 
 from reactor.protocol import BaseHandler, EventLoop, Factory, PeerKey, Transport
+from reactor.proxied import link
 from reactor.proxy_encode import encode
-from reactor.transport import link
 
 if TYPE_CHECKING:
     from collections.abc import Callable

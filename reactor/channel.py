@@ -192,6 +192,19 @@ class Channel:
                 return ("", 0)
         return self._local
 
+    @property
+    def state(self) -> State:
+        """OPEN, CLOSING (flushing before close) or CLOSED."""
+        return self._state
+
+    def is_reading(self) -> bool:
+        """False while reading is paused (by the handler, an active mode or a close)."""
+        return bool(self._events & EVENT_READ)
+
+    def is_closing(self) -> bool:
+        """True once the connection is closing or closed."""
+        return self._state is not State.OPEN
+
     def _hook_failed(self, protocol: Handler, exc: Exception, name: str) -> bool:
         """The hook ``name`` raised ``exc``: true if the handler just lacks it.
 

@@ -15,6 +15,9 @@ A second signal stops at once.  Where it listens (the port chosen for
 ``--port 0`` included) is always written to standard error, as
 ``serving NAME on HOST:PORT``, whatever ``--log-level`` says.
 
+``serve --workers N`` is :mod:`reactor.supervising`'s; what it shares with
+the single-process ``serve`` is :mod:`reactor.command`'s.
+
 ``connect`` prints every byte the peer sends, in order, and exits 0 when the
 peer closes (see :mod:`reactor.netcat`); Ctrl-C ends it at once (status 130).
 
@@ -34,32 +37,31 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, NoReturn
 
 from reactor import plugins
 from reactor.arguments import DEFAULT_PORT, ParserExit, build_parsers, format_address
-from reactor.balance import Balancer
+from reactor.command import (
+    announce,
+    announce_token,
+    describe,
+    error,
+    listen,
+    serve_status,
+    stop_on_signals,
+)
 from reactor.framing import LineBridge
-from reactor.listener import Overload, bind_socket
 from reactor.loop import Reactor
 from reactor.netcat import NetcatHandler
 from reactor.protocol import PeerKey, Plugin
-from reactor.transport import normalise_address
-from reactor.worker_report import Reporter, inherited_sockets
-from reactor.workers import (
-    Balance,
-    Supervisor,
-    SupervisorLoop,
-    reserve_port,
-    unblock_signals,
-)
+from reactor.supervising import supervise
+from reactor.worker_report import inherited_sockets
 
 if TYPE_CHECKING:
     from ssl import SSLContext
 
     from reactor.connector import Connector
-    from reactor.listener import Listener
 
 __all__ = ["DEFAULT_PORT", "build_parser", "format_address", "main"]
 
@@ -78,14 +80,6 @@ def build_parser(name: str | None = None, plugin: Plugin | None = None) -> argpa
 
 def _fail(parser: argparse.ArgumentParser, message: str) -> NoReturn:
     parser.error(message)
-
-
-def _describe(exc: BaseException) -> str:
-    """An exception as one line."""
-    text = " ".join(str(exc).split())
-    if isinstance(exc, OSError):
-        return text or type(exc).__name__
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -117,7 +111,7 @@ def _main(args_list: list[str]) -> int:
         parser, serve_parser = build_parsers(name, plugin)
     except Exception as exc:  # a plugin is foreign code: any failure is one line
         log.debug("plugin %s failed to add its options", name, exc_info=exc)
-        _fail(finder_serve, f"plugin {name!r} cannot add its options: {_describe(exc)}")
+        _fail(finder_serve, f"plugin {name!r} cannot add its options: {describe(exc)}")
     args = parser.parse_args(args_list)
     if args.command == "list":
         return _list()
@@ -127,7 +121,7 @@ def _main(args_list: list[str]) -> int:
     if args.proxy_protocol and not args.proxy_trusted:
         _fail(serve_parser, "--proxy-protocol needs --proxy-trusted NETWORKS")
     if args.workers:
-        return _supervise(name, args, args_list)
+        return supervise(name, args, args_list)
     return _serve(serve_parser, name, plugin, args)
 
 
@@ -138,7 +132,7 @@ def _load_plugin(parser: argparse.ArgumentParser, name: str) -> Plugin:
         _fail(parser, str(exc))
     except Exception as exc:  # a plugin is foreign code: any failure is one line
         log.debug("plugin %s failed to load", name, exc_info=exc)
-        _fail(parser, f"cannot load plugin {name!r}: {_describe(exc)}")
+        _fail(parser, f"cannot load plugin {name!r}: {describe(exc)}")
     if inspect.iscoroutinefunction(found):  # `async def handle(sock)`: reactor.streams serves it
         from reactor.streams.plugin import AsyncPlugin  # noqa: PLC0415  asyncio only when used
 
@@ -156,21 +150,9 @@ def _list() -> int:
         try:
             description = getattr(found[name].load(), "description", "")
         except Exception as exc:  # noqa: BLE001  a broken plugin is listed, not fatal
-            description = f"(failed to load: {_describe(exc)})"
+            description = f"(failed to load: {describe(exc)})"
         print(f"{name:<{width}}  {description}  [{found[name].value}]")
     return 0
-
-
-def _announce(message: str, *args: object) -> None:
-    """An INFO line that is printed even when the log level hides INFO."""
-    if log.isEnabledFor(logging.INFO):
-        log.info(message, *args)
-    else:
-        print("reactor: " + message % args, file=sys.stderr, flush=True)
-
-
-def _error(message: str) -> None:
-    print(f"reactor: {message}", file=sys.stderr, flush=True)
 
 
 def _serve(
@@ -200,152 +182,24 @@ def _serve_on(
     args: argparse.Namespace,
     *,
     sock: socket.socket | None = None,
-    worker: tuple[socket.socket, int, Balance | None] | None = None,
 ) -> int:
-    try:
-        factory = plugin.make_factory(reactor, args)
-    except OSError as exc:  # a file or a resource the plugin needs: a run-time failure
-        log.debug("plugin %s failed to start", name, exc_info=exc)
-        _error(f"plugin {name!r} cannot start: {_describe(exc)}")
+    listener = listen(reactor, parser, name, plugin, args, sock=sock)
+    if listener is None:
         return 1
-    except Exception as exc:  # a plugin is foreign code: any failure is one line
-        log.debug("plugin %s failed to start", name, exc_info=exc)
-        _fail(parser, f"plugin {name!r} cannot start: {_describe(exc)}")
-    refuse_message: bytes | None = getattr(plugin, "refuse_message", None)
-    overload = args.overload or (
-        Overload.REFUSE.value if refuse_message is not None else Overload.PAUSE.value
-    )
-    where = format_address(args.host, args.port)
-    try:
-        tls = _tls_context(parser, args)
-    except OSError as exc:  # ssl.SSLError is one: a missing file, a key that does not match
-        _error(f"cannot load the TLS certificate: {_describe(exc)}")
-        return 1
-    try:
-        listener = reactor.listen(
-            factory,
-            args.host,
-            args.port,
-            backlog=args.backlog,
-            max_connections=args.max_connections,
-            max_per_peer=args.max_per_peer,
-            overload=overload,
-            refuse_message=refuse_message,
-            idle_timeout=args.idle_timeout,
-            write_timeout=args.write_timeout,
-            reuse_port=args.reuse_port,
-            dual_stack=args.dual_stack,
-            ssl=tls,
-            ssl_handshake_timeout=args.tls_handshake_timeout,
-            sock=sock,
-            proxy_protocol=args.proxy_protocol,
-            proxy_trusted=args.proxy_trusted,
-            proxy_timeout=args.proxy_timeout,
-        )
-    except OSError as exc:
-        _error(f"cannot listen on {where}: {_describe(exc)}")
-        return 1
-    except (ValueError, TypeError, OverflowError) as exc:
-        _fail(parser, f"cannot listen on {where}: {_describe(exc)}")
-    listener.plugin = name
     listeners = [listener]
-    if worker is not None:  # the supervisor serves the status page and announces
-        channel, slot, balance = worker
-        _stop_on_signals(reactor, listeners, args.drain_timeout, (signal.SIGTERM,))
-        unblock_signals()  # blocked since the fork: a SIGTERM meanwhile drains now
-        if balance is not None:
-            Balancer(reactor, listener, *balance)
-        Reporter(
-            reactor, channel, slot, lambda: reactor.shutdown(args.drain_timeout, reactor.stop)
-        )
-        log.debug("worker %d serving %s", slot, name)
-        reactor.run()
-        return 0
     if args.status:
         try:
-            listeners.append(_serve_status(reactor, args.status))
+            listeners.append(serve_status(reactor, args.status))
         except (OSError, ValueError, plugins.PluginNotFound) as exc:
             status_where = format_address(*args.status)
-            _error(f"cannot serve the status page on {status_where}: {_describe(exc)}")
+            error(f"cannot serve the status page on {status_where}: {describe(exc)}")
             return 1
-    _stop_on_signals(reactor, listeners, args.drain_timeout)
-    _announce("serving %s on %s", name, format_address(listener.host, listener.port))
-    _announce_token(factory)
+    stop_on_signals(reactor, listeners, args.drain_timeout)
+    announce("serving %s on %s", name, format_address(listener.host, listener.port))
+    announce_token(listener)
     reactor.run()
     log.info("stopped")
     return 0
-
-
-def _tls_context(parser: argparse.ArgumentParser, args: argparse.Namespace) -> SSLContext | None:
-    """The listener's context from ``--tls-*`` (``None``: plain TCP); a bad file raises OSError."""
-    if args.tls_cert is None:
-        for option in ("tls_key", "tls_ca", "tls_client_auth", "tls_alpn"):
-            if getattr(args, option) is not None:
-                _fail(parser, f"--{option.replace('_', '-')} needs --tls-cert")
-        return None
-    client_auth = args.tls_client_auth or ("required" if args.tls_ca else "none")
-    if client_auth != "none" and args.tls_ca is None:
-        _fail(parser, f"--tls-client-auth {client_auth} needs --tls-ca")
-    from reactor.tls import server_context  # noqa: PLC0415  (ssl only when asked for)
-
-    return server_context(
-        args.tls_cert,
-        args.tls_key,
-        cafile=args.tls_ca,
-        client_auth=client_auth,
-        alpn=args.tls_alpn,
-    )
-
-
-def _serve_status(reactor: Reactor, where: PeerKey) -> Listener:
-    """Serve the ``status`` plugin on ``(host, port)`` in the same reactor."""
-    host, port = where
-    status = plugins.load("status")
-    parser = argparse.ArgumentParser(prog="reactor serve --status")
-    status.add_arguments(parser)
-    factory = status.make_factory(reactor, parser.parse_args([]))
-    listener = reactor.listen(factory, host, port)
-    listener.plugin = "status"
-    # one line: what follows it (``serving NAME on ...``) is read by the line
-    token = getattr(factory, "token", None)
-    _announce(
-        "status page on http://%s/ (it closes connections for loopback, or with token %s)",
-        format_address(listener.host, listener.port),
-        token,
-    )
-    return listener
-
-
-def _announce_token(factory: object) -> None:
-    """A plugin's factory with a ``token`` (the status page's): say what it is for."""
-    token = getattr(factory, "token", None)
-    if isinstance(token, str) and token:
-        _announce(
-            "closing connections from the status page: from loopback, or with token %s", token
-        )
-
-
-def _stop_on_signals(
-    reactor: Reactor,
-    listeners: list[Listener],
-    drain_timeout: float,
-    signals: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM),
-) -> None:
-    """SIGINT/SIGTERM drain gracefully (``Reactor.shutdown``); a second one stops at once."""
-    state = {"draining": False}
-
-    def on_signal(signum: int) -> None:
-        if state["draining"]:
-            log.info("%s again: stopping now", signal.Signals(signum).name)
-            reactor.stop()
-            return
-        state["draining"] = True
-        open_now = sum(len(listener.connections) for listener in listeners)
-        log.info("%s: draining %d connection(s)", signal.Signals(signum).name, open_now)
-        reactor.shutdown(drain_timeout, reactor.stop)
-
-    for signum in signals:
-        reactor.add_signal_handler(signum, on_signal, signum)
 
 
 def _client_tls(args: argparse.Namespace) -> SSLContext | None:
@@ -357,103 +211,6 @@ def _client_tls(args: argparse.Namespace) -> SSLContext | None:
     from reactor.tls import client_context  # noqa: PLC0415  (ssl only when asked for)
 
     return client_context(args.tls_ca, insecure=args.insecure)
-
-
-def _supervise(name: str, args: argparse.Namespace, argv: list[str]) -> int:
-    """``--workers N``: bind once, fork the workers, supervise (:mod:`reactor.workers`)."""
-    where = format_address(args.host, args.port)
-    inherited = inherited_sockets()
-    loop = SupervisorLoop()
-    try:
-        shared: socket.socket | None = None
-        reserved: socket.socket | None = None
-        bind: Callable[[], socket.socket] | None = None
-        try:
-            if inherited:
-                shared = inherited[0]
-            elif args.reuse_port:
-                reserved = reserve_port(args.host, args.port)
-                port: int = reserved.getsockname()[1]
-
-                def bind() -> socket.socket:
-                    return bind_socket(
-                        args.host,
-                        port,
-                        backlog=args.backlog,
-                        reuse_port=True,
-                        dual_stack=args.dual_stack,
-                    )
-            else:
-                shared = bind_socket(
-                    args.host, args.port, backlog=args.backlog, dual_stack=args.dual_stack
-                )
-            listening = shared if shared is not None else reserved
-            assert listening is not None
-            bound = listening.getsockname()
-        except OSError as exc:
-            _error(f"cannot listen on {where}: {_describe(exc)}")
-            return 1
-        if args.status:
-            try:
-                _serve_status(loop, args.status)
-            except (OSError, ValueError, plugins.PluginNotFound) as exc:
-                status_where = format_address(*args.status)
-                _error(f"cannot serve the status page on {status_where}: {_describe(exc)}")
-                return 1
-
-        def spawn(
-            sock: socket.socket, channel: socket.socket, slot: int, balance: Balance | None
-        ) -> int:
-            return _serve_worker(name, argv, sock, channel, slot, balance=balance)
-
-        supervisor = Supervisor(
-            loop,
-            spawn,
-            args.workers,
-            shared=shared,
-            bind=bind,
-            drain_timeout=args.drain_timeout,
-            on_ready=lambda: _announce("%d workers ready", args.workers),
-        )
-        host, port = normalise_address(listening.family, bound)
-        _announce(
-            "serving %s on %s with %d workers", name, format_address(host, port), args.workers
-        )
-        return supervisor.run()
-    finally:
-        loop.close()
-
-
-def _serve_worker(
-    name: str,
-    argv: list[str],
-    sock: socket.socket,
-    channel: socket.socket,
-    slot: int,
-    *,
-    balance: Balance | None,
-) -> int:
-    """A worker's life: import the plugin afresh, serve on ``sock``, report on ``channel``."""
-    plugins.forget(name)
-    try:
-        plugin = plugins.load(name)
-        parser, serve_parser = build_parsers(name, plugin)
-        args = parser.parse_args(argv)
-    except ParserExit as exc:
-        return exc.status
-    except Exception as exc:  # a plugin is foreign code: any failure is one line
-        log.debug("plugin %s failed to load", name, exc_info=exc)
-        _error(f"worker {slot}: cannot load plugin {name!r}: {_describe(exc)}")
-        return 1
-    reactor = Reactor()
-    try:
-        return _serve_on(
-            reactor, serve_parser, name, plugin, args, sock=sock, worker=(channel, slot, balance)
-        )
-    except ParserExit as exc:
-        return exc.status
-    finally:
-        reactor.close()
 
 
 def _connect(args: argparse.Namespace) -> int:
@@ -496,7 +253,7 @@ def _connect_on(reactor: Reactor, args: argparse.Namespace) -> int:
             server_hostname=args.tls_server_name,
         )
     except (OSError, ValueError, OverflowError) as exc:
-        _error(f"cannot connect to {where}: {_describe(exc)}")
+        error(f"cannot connect to {where}: {describe(exc)}")
         return 1
     connector.add_done_callback(connected)
     # run() until stop(): the connection's end, a failed connect or Ctrl-C;
@@ -506,7 +263,7 @@ def _connect_on(reactor: Reactor, args: argparse.Namespace) -> int:
     if interrupted:
         return 130  # the shell's status for a command ended by SIGINT
     if connector.error is not None:
-        _error(f"connect to {where} failed: {_describe(connector.error)}")
+        error(f"connect to {where} failed: {describe(connector.error)}")
         return 1
     if handler.output_error is not None:
         # nobody reads standard output (`| head`): leave quietly, and keep the
@@ -517,6 +274,6 @@ def _connect_on(reactor: Reactor, args: argparse.Namespace) -> int:
         os.close(devnull)
         return 1
     if handler.exc is not None and not handler.peer_closed:
-        _error(f"connection to {where} lost: {_describe(handler.exc)}")
+        error(f"connection to {where} lost: {describe(handler.exc)}")
         return 1
     return 0

@@ -285,15 +285,8 @@ class Connector:
             # to, and what it sent before the reset is still there to be read.
             peer = self._address
         key = normalise_address(sock.family, peer, 0)
-        if self.proxy_header:
-            try:  # a fresh connection's empty send buffer takes a header whole
-                sent = sock.send(self.proxy_header)
-            except OSError as exc:
-                self._end(ConnectState.FAILED, exc)
-                return
-            if sent != len(self.proxy_header):
-                self._end(ConnectState.FAILED, OSError("the PROXY header did not fit"))
-                return
+        if self.proxy_header and not self._send_proxy_header(sock, self.proxy_header):
+            return
         try:
             handler = self.factory(key)
         except Exception as exc:  # the caller's bug: logged loudly, reported, no leak
@@ -321,6 +314,18 @@ class Connector:
             return
         self.transport = transport
         self._end(ConnectState.CONNECTED, None)
+
+    def _send_proxy_header(self, sock: socket.socket, header: bytes) -> bool:
+        """Send ``header`` before anything else; false if that ended the attempt."""
+        try:  # a fresh connection's empty send buffer takes a header whole
+            sent = sock.send(header)
+        except OSError as exc:
+            self._end(ConnectState.FAILED, exc)
+            return False
+        if sent != len(header):
+            self._end(ConnectState.FAILED, OSError("the PROXY header did not fit"))
+            return False
+        return True
 
     def _tls_done(self, tls: TLSTransport, error: Exception | None) -> None:
         self._tcp = None

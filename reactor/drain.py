@@ -24,6 +24,9 @@ keeps reading and answering until the peer's EOF (``close_when_done``) or
 until a read leaves the kernel empty (``end_input``, for request/response
 protocols).  The stage is read only on the drain's own paths (the EOF, the
 reap, a routed delivery), never on the common read or write path.
+
+A listener's own drain (``Listener.shutdown``) is a :class:`TableDrain`: the
+same requests and deadline, over that listener's table only.
 """
 
 from __future__ import annotations
@@ -35,12 +38,12 @@ from typing import TYPE_CHECKING
 from reactor.options import check_delay
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
 
-    from reactor.protocol import TimerHandle
-    from reactor.seam import ServingHost
+    from reactor.protocol import PeerKey, TimerHandle
+    from reactor.seam import ConnectionHost, LiveConnection, ServingHost
 
-__all__ = ["DRAIN_QUIET", "Drain", "DrainStage"]
+__all__ = ["DRAIN_QUIET", "Drain", "DrainStage", "TableDrain"]
 
 log = logging.getLogger(__name__)
 
@@ -112,5 +115,54 @@ class Drain:
     def _expire(self) -> None:
         self._deadline = None
         for conn in list(self.reactor.connections.values()):
+            log.info("aborting %s: still open at the drain deadline", conn.peer)
+            conn.abort()
+
+
+class TableDrain:
+    """The graceful drain of one listener's table; made by ``Listener.shutdown``."""
+
+    __slots__ = ("_callbacks", "_deadline", "_table", "reactor")
+
+    def __init__(self, reactor: ConnectionHost, table: Mapping[PeerKey, LiveConnection]) -> None:
+        self.reactor = reactor
+        self._table = table
+        self._callbacks: list[Callable[[], object]] = []
+        self._deadline: TimerHandle | None = None
+
+    def add_callback(self, callback: Callable[[], object]) -> None:
+        """Run ``callback`` once the table is empty (on the next turn if it is now)."""
+        if self._table:
+            self._callbacks.append(callback)
+        else:
+            self.reactor.call_soon(callback)
+
+    def start(self, timeout: float, host: str, port: int) -> None:
+        """Ask every connection to drain, abort what is left after ``timeout``
+        seconds; once only: a second call leaves the first deadline standing."""
+        table = self._table
+        if not table or self._deadline is not None:
+            return
+        log.info(
+            "draining %d connection(s) of %s:%s, %g s at most", len(table), host, port, timeout
+        )
+        self._deadline = self.reactor.call_later(timeout, self._expire)
+        for conn in list(table.values()):
+            conn.drain()
+
+    def released(self) -> None:
+        """A connection left the table: if it was the last, the drain is over."""
+        if self._table:
+            return
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+        callbacks, self._callbacks = self._callbacks, []
+        for callback in callbacks:
+            self.reactor.call_soon(callback)
+
+    def _expire(self) -> None:
+        self._deadline = None
+        for conn in list(self._table.values()):
             log.info("aborting %s: still open at the drain deadline", conn.peer)
             conn.abort()

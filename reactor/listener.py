@@ -14,21 +14,28 @@ the rejection (a peer over ``max_per_peer`` is always refused this way, since
 pausing would block every other peer too).
 
 Running out of descriptors (EMFILE, ENFILE) or kernel memory (ENOBUFS, ENOMEM)
-in ``accept`` pauses accepting and retries after a back-off that doubles up to
-a ceiling; the pending peer stays in the backlog.  The loop never spins, open
-connections carry on, and the warning is logged at most once per interval.
+in ``accept`` pauses accepting with a back-off; the per-host counts and the
+back-off are :mod:`reactor.admission`'s.
 """
 
 from __future__ import annotations
 
 import enum
-import errno
 import logging
 import selectors
 import socket
 from typing import TYPE_CHECKING, TypedDict
 
+from reactor.admission import (
+    BACKOFF_FIRST,
+    RESOURCE_ERRORS,
+    TRANSIENT_ERRORS,
+    AcceptBackoff,
+    ListenerCounts,
+    PeerCounts,
+)
 from reactor.binding import bind_socket, remove_stale_unix_socket
+from reactor.drain import TableDrain
 from reactor.options import (
     DEFAULT_HIGH_WATER,
     DEFAULT_READ_SIZE,
@@ -43,20 +50,13 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
     from ssl import SSLContext
 
-    from reactor.protocol import Factory, Handler, PeerKey, TimerHandle, Transport
+    from reactor.protocol import Factory, Handler, PeerKey, Transport
     from reactor.proxied import Network
     from reactor.seam import LiveConnection, ServingHost
 
 __all__ = ["Listener", "ListenerOptions", "Overload", "bind_socket"]
 
 log = logging.getLogger(__name__)
-
-_RESOURCE_ERRORS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
-# The peer went away between the handshake and accept(): nothing to do.
-_TRANSIENT_ERRORS = frozenset({errno.ECONNABORTED, errno.EPROTO, errno.EPERM, errno.EINTR})
-_BACKOFF_FIRST = 0.05
-_BACKOFF_MAX = 1.0
-_WARN_INTERVAL = 10.0
 
 
 class Overload(enum.Enum):
@@ -92,7 +92,7 @@ class ListenerOptions(TypedDict, total=False):
     proxy_timeout: float
 
 
-class Listener:
+class Listener(ListenerCounts):
     """A listening socket and the table of the connections it accepted.
 
     ``factory(peer_key)`` returns the handler for a new connection, or
@@ -172,15 +172,12 @@ class Listener:
         self.accept_batch = accept_batch
         self.connections: dict[PeerKey, Connection] = {}
         """The table: peer key -> live connection."""
-        # host -> (one shared copy of the host string, live connections from it)
-        self._per_peer: dict[str, tuple[str, int]] = {}
+        self._peers = PeerCounts(max_per_peer)
         self.accepted = 0
         """Connections accepted and handed to a handler."""
         self.rejected = 0
         """Peers refused by the overload policy, ``max_per_peer`` or the factory."""
-        self.accept_errors = 0
-        """Resource errors (EMFILE, ...) met in accept."""
-        self._start_figures()
+        ListenerCounts.__init__(self)
         self._sock = (
             sock
             if sock is not None
@@ -198,33 +195,14 @@ class Listener:
         self._local = None if self.address[0] in ("0.0.0.0", "::") else self.address  # noqa: S104
         self._suspended = False  # by suspend()
         self._full = False  # at max_connections with the pause policy
-        self._backoff: TimerHandle | None = None
-        self._backoff_delay = _BACKOFF_FIRST
-        self._last_warning = float("-inf")
+        self._backoff = AcceptBackoff(reactor, self._update_registration)
         self._registered = False
         self._closed = False
-        self._on_drained: list[Callable[[], object]] = []
-        self._drain_deadline: TimerHandle | None = None  # set by shutdown()
+        self._drain: TableDrain | None = None  # set by shutdown()
         reactor.listeners.append(self)
         self._update_registration()
 
     # -- figures -------------------------------------------------------------------
-
-    def _start_figures(self) -> None:
-        """The figures :mod:`reactor.metrics` reads, counted on rare paths only."""
-        self.refusals: dict[str, int] = {}
-        """:attr:`rejected` by reason: ``max_connections``, ``max_per_peer``,
-        ``factory`` (and what :func:`reactor.metrics.note_refusal` adds)."""
-        self.timeouts: dict[str, int] = {}
-        """Timeouts fired on its connections, by kind (:func:`reactor.metrics.count_timeout`)."""
-        self.closed = 0
-        """Connections accepted and since reaped."""
-        self.bytes_in_closed = 0
-        """Bytes received by the connections since reaped (the live ones hold their own)."""
-        self.bytes_out_closed = 0
-        """Bytes sent by the connections since reaped."""
-        self.plugin = ""
-        """The name of the plugin served, for the metrics' labels (``reactor serve`` sets it)."""
 
     @property
     def port(self) -> int:
@@ -240,6 +218,11 @@ class Listener:
         """The listening socket's descriptor."""
         return self._sock.fileno()
 
+    @property
+    def accept_errors(self) -> int:
+        """Resource errors (EMFILE, ...) met in accept."""
+        return self._backoff.errors
+
     def is_accepting(self) -> bool:
         """Whether the listen socket is in the selector right now."""
         return self._registered
@@ -250,7 +233,7 @@ class Listener:
     # -- accepting -------------------------------------------------------------------
 
     def _update_registration(self) -> None:
-        want = not (self._closed or self._suspended or self._full or self._backoff is not None)
+        want = not (self._closed or self._suspended or self._full or self._backoff.active())
         if want == self._registered:
             return
         if want:
@@ -265,19 +248,20 @@ class Listener:
         # the listener knows both, so it wraps the raw descriptor itself.
         accept = self._sock._accept  # type: ignore[attr-defined]
         family = self.family
+        backoff = self._backoff
         for _ in range(self.accept_batch):
             try:
                 fd, address = accept()
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as exc:
-                if exc.errno in _RESOURCE_ERRORS:
-                    self._start_backoff(exc)
+                if exc.errno in RESOURCE_ERRORS:
+                    self._pause_accepting(exc)
                     return
-                if exc.errno in _TRANSIENT_ERRORS:
+                if exc.errno in TRANSIENT_ERRORS:
                     continue
                 raise
-            self._backoff_delay = _BACKOFF_FIRST
+            backoff.delay = BACKOFF_FIRST
             self._accepted(socket.socket(family, socket.SOCK_STREAM, 0, fd), address)
             if self._full or not self._registered:
                 return
@@ -295,7 +279,7 @@ class Listener:
         family = self.family
         key = normalise_address(family, address, -1)
         host, port = key
-        shared, from_host = self._per_peer.get(host, (host, 0))
+        shared, from_host = self._peers.get(host)
         if family == socket.AF_UNIX:
             key = (host, -(self.accepted + self.rejected + 1))  # unique until the id exists
         elif shared is not host:
@@ -304,7 +288,7 @@ class Listener:
         if self.max_connections is not None and count >= self.max_connections:
             self._refuse(sock, key, "max_connections")  # the refuse policy
             return
-        if self.max_per_peer is not None and from_host >= self.max_per_peer:
+        if self._peers.over(from_host):
             self._refuse(sock, key, "max_per_peer")
             return
         handler: Handler | None
@@ -334,7 +318,7 @@ class Listener:
         )
         self.accepted += 1
         self.connections[conn.peer] = conn
-        self._per_peer[host] = (shared, from_host + 1)
+        self._peers.add(host, shared, from_host)
         log.debug("accepted %s (%d open)", conn.peer, len(self.connections))
         if (
             self.max_connections is not None
@@ -348,7 +332,7 @@ class Listener:
         self, sock: socket.socket, key: PeerKey, why: str, send_message: bool = True
     ) -> None:
         self.rejected += 1
-        self._count_refusal(why)
+        self.count_refusal(why)
         log.info("refused %s (%s)", key, why)
         if send_message and self.refuse_message:
             try:
@@ -367,34 +351,20 @@ class Listener:
             return "not in the table"
         if key in self.connections:
             return "client address already connected"
-        shared, from_host = self._per_peer.get(key[0], (key[0], 0))
-        if self.max_per_peer is not None and from_host >= self.max_per_peer:
-            return "max_per_peer"
         old = conn.peer
-        self._forget_peer(old[0])
+        if not self._peers.move(old[0], key[0]):
+            return "max_per_peer"
         del self.connections[old]
         conn.proxy_peer = old
         conn.peer = key
         self.connections[key] = conn
-        self._per_peer[key[0]] = (shared, from_host + 1)
         return None
 
     def count_rejected(self, key: PeerKey, why: str) -> None:
         """Count a connection refused after accept (its PROXY header's client)."""
         self.rejected += 1
-        self._count_refusal(why)
+        self.count_refusal(why)
         log.info("refused %s (%s)", key, why)
-
-    def _count_refusal(self, why: str) -> None:
-        reason = why.replace(" ", "_")  # "untrusted proxy": a label value
-        self.refusals[reason] = self.refusals.get(reason, 0) + 1
-
-    def _forget_peer(self, host: str) -> None:
-        shared, from_host = self._per_peer.get(host, (host, 0))
-        if from_host > 1:
-            self._per_peer[host] = (shared, from_host - 1)
-        else:
-            self._per_peer.pop(host, None)
 
     def release(self, conn: LiveConnection) -> None:
         """A connection of this listener was reaped: free its slot, maybe
@@ -404,39 +374,26 @@ class Listener:
         self.closed += 1
         self.bytes_in_closed += conn.bytes_in
         self.bytes_out_closed += conn.bytes_out
-        self._forget_peer(conn.peer[0])
+        self._peers.remove(conn.peer[0])
         log.debug("closed %s (%d open)", conn.peer, len(self.connections))
         if self._full and (
             self.max_connections is None or len(self.connections) < self.max_connections
         ):
             self._full = False
             self._update_registration()
-        if not self.connections and self._drain_deadline is not None:
-            self._drain_deadline.cancel()
-            self._drain_deadline = None
-        if not self.connections and self._on_drained:
-            callbacks, self._on_drained = self._on_drained, []
-            for callback in callbacks:
-                self.reactor.call_soon(callback)
+        if self._drain is not None:
+            self._drain.released()
 
-    def _start_backoff(self, exc: OSError) -> None:
-        self.accept_errors += 1
-        now = self.reactor.time()
-        if now - self._last_warning >= _WARN_INTERVAL:
-            self._last_warning = now
+    def _pause_accepting(self, exc: OSError) -> None:
+        delay = self._backoff.start()
+        if delay is not None:  # at most once per interval
             log.warning(
                 "accept on %s:%s failed (%s); pausing %.2f s",
                 self.host,
                 self.port,
                 exc.strerror,
-                self._backoff_delay,
+                delay,
             )
-        self._backoff = self.reactor.call_later(self._backoff_delay, self._end_backoff)
-        self._backoff_delay = min(self._backoff_delay * 2, _BACKOFF_MAX)
-        self._update_registration()
-
-    def _end_backoff(self) -> None:
-        self._backoff = None
         self._update_registration()
 
     # -- control ---------------------------------------------------------------------
@@ -456,9 +413,7 @@ class Listener:
         if self._closed:
             return
         self._closed = True
-        if self._backoff is not None:
-            self._backoff.cancel()
-            self._backoff = None
+        self._backoff.cancel()
         self._update_registration()
         self._sock.close()
         if self in self.reactor.listeners:
@@ -487,26 +442,8 @@ class Listener:
         """
         timeout = check_delay("timeout", timeout)
         self.close()
+        if self._drain is None:
+            self._drain = TableDrain(self.reactor, self.connections)
         if callback is not None:
-            if self.connections:
-                self._on_drained.append(callback)
-            else:
-                self.reactor.call_soon(callback)
-        if not self.connections or self._drain_deadline is not None:
-            return
-        log.info(
-            "draining %d connection(s) of %s:%s, %g s at most",
-            len(self.connections),
-            self.host,
-            self.port,
-            timeout,
-        )
-        self._drain_deadline = self.reactor.call_later(timeout, self._abort_remaining)
-        for conn in list(self.connections.values()):
-            conn.drain()
-
-    def _abort_remaining(self) -> None:
-        self._drain_deadline = None
-        for conn in list(self.connections.values()):
-            log.info("aborting %s: still open at the drain deadline", conn.peer)
-            conn.abort()
+            self._drain.add_callback(callback)
+        self._drain.start(timeout, self.host, self.port)

@@ -21,6 +21,10 @@ or ``AF_UNSPEC`` keeps the proxy's own key.
 
 A Unix-socket listener trusts every peer: who may connect is decided by the
 socket file's permissions, and there is no address to check.
+
+A proxy in front of the reactor sends the header; a proxy *in* it (the
+``proxy`` plugin) has two legs, a client's connection and its own one
+upstream, which :func:`link` pairs so that the status page shows them as one.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from typing import TYPE_CHECKING, Protocol
 from reactor.options import check_delay
 from reactor.protocol import BaseHandler
 from reactor.proxy_header import Family, ProxyHeader, ProxyHeaderError, ProxyHeaderParser
+from reactor.transport import Connection
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -44,6 +49,7 @@ __all__ = [
     "ProxyHeaderHandler",
     "ProxyProtocol",
     "Rekeying",
+    "link",
     "parse_networks",
 ]
 
@@ -250,3 +256,13 @@ class ProxyHeaderHandler(BaseHandler):
         """Forget the deadline."""
         self._cancel_timer()
         self.transport = None
+
+
+def link(first: Transport, second: Transport) -> None:
+    """Pair two connections of one reactor (a proxy's legs): each names the
+    other's id as :attr:`Connection.linked <reactor.transport.Connection.linked>`,
+    which the status page shows."""
+    for one, other in ((first, second), (second, first)):
+        conn = one.loop.connections.get(one.id)
+        if isinstance(conn, Connection):
+            conn.linked = other.id

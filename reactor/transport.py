@@ -33,7 +33,6 @@ connection keeps reading.
 from __future__ import annotations
 
 import logging
-import selectors
 import socket
 from typing import TYPE_CHECKING
 
@@ -56,7 +55,7 @@ from reactor.writer import Writer, WriteTimeout
 if TYPE_CHECKING:
     import ssl
 
-    from reactor.protocol import ActiveMode, Decoder, Handler, PeerKey, Transport
+    from reactor.protocol import ActiveMode, Decoder, Handler, PeerKey
     from reactor.seam import ConnectionHost
     from reactor.tls import TLSTransport
 
@@ -70,7 +69,6 @@ __all__ = [
     "ConnectionOwner",
     "State",
     "WriteTimeout",
-    "link",
     "normalise_address",
 ]
 
@@ -124,19 +122,6 @@ class Connection(Writer):
     def loop(self) -> ConnectionHost:
         """The reactor this connection runs on."""
         return self._loop
-
-    @property
-    def state(self) -> State:
-        """OPEN, CLOSING (flushing before close) or CLOSED."""
-        return self._state
-
-    def is_reading(self) -> bool:
-        """False while reading is paused (by the handler, an active mode or a close)."""
-        return bool(self._events & selectors.EVENT_READ)
-
-    def is_closing(self) -> bool:
-        """True once the connection is closing or closed."""
-        return self._state is not State.OPEN
 
     def get_extra_info(self, name: str, default: object = None) -> object:
         """asyncio-compatible extras: ``peername``, ``sockname``, ``socket``, ``peer``."""
@@ -401,12 +386,3 @@ class Connection(Writer):
         """TCP keepalive: probe a silent peer after ``idle`` s, every ``interval`` s,
         giving up after ``count`` unanswered probes (Linux option names)."""
         sockopts.set_keepalive(self._sock, enabled, idle, interval, count)
-
-
-def link(first: Transport, second: Transport) -> None:
-    """Pair two connections of one reactor (a proxy's legs): each names the
-    other's id as :attr:`Connection.linked`, which the status page shows."""
-    for one, other in ((first, second), (second, first)):
-        conn = one.loop.connections.get(one.id)
-        if isinstance(conn, Connection):
-            conn.linked = other.id

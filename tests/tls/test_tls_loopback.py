@@ -587,3 +587,41 @@ def test_close_right_after_start_tls_still_sends_what_was_written(
             c.close()
 
     assert in_thread(reactor, client) == (b"written before the handshake, then closed", True)
+
+
+def test_short_lived_tls13_clients_are_neither_stalled_nor_reset_by_session_tickets(
+    reactor: Reactor,
+    server_ctx: ssl.SSLContext,
+    client_ctx: ssl.SSLContext,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # TLS 1.3 servers send session tickets after the handshake; a client that
+    # asks one thing and leaves must still get its answer, and nobody waits
+    # for tickets to be read (trio#819).
+    client_ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    servers = Echoes()
+    listener = reactor.listen(servers, "127.0.0.1", 0, ssl=server_ctx)
+
+    def clients() -> list[bytes]:
+        answers = []
+        for n in range(20):
+            with (
+                socket.create_connection(("127.0.0.1", listener.port), timeout=10) as raw,
+                client_ctx.wrap_socket(raw, server_hostname="localhost") as tls,
+            ):
+                assert tls.version() == "TLSv1.3"
+                tls.sendall(b"ping %02d" % n)
+                answers.append(tls.recv(7))
+        for _ in range(5):  # and some that leave right after the handshake
+            with (
+                socket.create_connection(("127.0.0.1", listener.port), timeout=10) as raw,
+                client_ctx.wrap_socket(raw, server_hostname="localhost"),
+            ):
+                pass
+        return answers
+
+    with caplog.at_level(logging.WARNING):
+        answers = in_thread(reactor, clients)
+        run_until(reactor, lambda: len(servers) == 25 and not listener.connections, timeout=10)
+    assert answers == [b"ping %02d" % n for n in range(20)]
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
