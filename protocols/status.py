@@ -199,7 +199,12 @@ def _status_json(request: Request) -> Response:
 
 def _metrics(request: Request) -> Response:
     loop = _loop(request)
-    text = metrics.render(metrics.collect(loop)) if loop is not None else ""
+    # a supervisor's loop (--workers) shows every worker's, labelled by worker
+    every = getattr(loop, "service_families", None)
+    if every is not None:
+        text = metrics.render(every())
+    else:
+        text = metrics.render(metrics.collect(loop)) if loop is not None else ""
     return Response(200, [("Content-Type", metrics.CONTENT_TYPE)], text.encode())
 
 

@@ -2,14 +2,16 @@
 
 Theory of operation.  A worker of ``reactor serve NAME --workers N`` holds
 one end of a socketpair to its supervisor.  :class:`Reporter` writes the
-worker's connection table to it as one JSON line when the worker is ready and
-then every ``interval`` seconds; the supervisor keeps the last complete line
-of each worker (:func:`read_report`) as :class:`WorkerConnection` rows, which
-the status page serves labelled by worker.  A line is written with a bounded
-blocking ``sendall`` (the supervisor does nothing but read them); a
-supervisor that does not read for a second ends the reports rather than the
-worker's service.  The end of the socketpair tells the worker that its
-supervisor is gone, and it drains.
+worker's connection table and its metrics (:func:`reactor.metrics.collect`)
+to it as one JSON line when the worker is ready and then every ``interval``
+seconds; the supervisor keeps the last complete line of each worker
+(:func:`decode_report`) as :class:`WorkerConnection` rows and metric
+families, which the status page and ``/metrics`` serve labelled by worker
+(:func:`worker_families`).  A line is written with a bounded blocking
+``sendall`` (the supervisor does nothing but read them); a supervisor that
+does not read for a second ends the reports rather than the worker's
+service.  The end of the socketpair tells the worker that its supervisor is
+gone, and it drains.
 
 :func:`inherited_sockets` is systemd's socket activation protocol
 (``LISTEN_FDS``/``LISTEN_PID``, descriptors from 3 on), for any supervisor
@@ -22,8 +24,10 @@ import json
 import logging
 import os
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+from reactor import metrics
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -35,9 +39,12 @@ __all__ = [
     "LISTEN_FDS_START",
     "Reporter",
     "WorkerConnection",
+    "WorkerReport",
+    "decode_report",
     "encode_report",
     "inherited_sockets",
     "read_report",
+    "worker_families",
 ]
 
 log = logging.getLogger(__name__)
@@ -114,9 +121,14 @@ def _key(value: object) -> PeerKey:
 
 
 def encode_report(
-    slot: int, connections: Iterable[ConnectionInfo], *, ready: bool = True
+    slot: int,
+    connections: Iterable[ConnectionInfo],
+    *,
+    ready: bool = True,
+    families: Iterable[metrics.Family] = (),
 ) -> bytes:
-    """A worker's report line: its pid, slot and every connection's figures."""
+    """A worker's report line: its pid, slot, every connection's figures and
+    its metric ``families`` (:func:`reactor.metrics.families_to_json`)."""
     rows = []
     for conn in connections:
         proxy_peer = getattr(conn, "proxy_peer", None)
@@ -136,12 +148,36 @@ def encode_report(
                 getattr(conn, "linked", None),
             ]
         )
-    report = {"worker": slot, "pid": os.getpid(), "ready": ready, "connections": rows}
+    report = {
+        "worker": slot,
+        "pid": os.getpid(),
+        "ready": ready,
+        "connections": rows,
+        "metrics": metrics.families_to_json(families),
+    }
     return json.dumps(report, separators=(",", ":")).encode() + b"\n"
+
+
+@dataclass(frozen=True)
+class WorkerReport:
+    """One report line, decoded (:func:`decode_report`)."""
+
+    slot: int
+    pid: int
+    connections: tuple[WorkerConnection, ...]
+    families: list[metrics.Family] = field(default_factory=list)
+    """The worker's metrics; empty from a worker that sent none."""
 
 
 def read_report(line: bytes) -> tuple[int, int, tuple[WorkerConnection, ...]]:
     """``(slot, pid, connections)`` from one report line; :exc:`ValueError` if malformed."""
+    report = decode_report(line)
+    return report.slot, report.pid, report.connections
+
+
+def decode_report(line: bytes) -> WorkerReport:
+    """One report line, its metrics included; :exc:`ValueError` (or :exc:`KeyError`,
+    :exc:`IndexError`, :exc:`TypeError`) if malformed."""
     report = json.loads(line)
     slot, pid = int(report["worker"]), int(report["pid"])
     connections = tuple(
@@ -163,7 +199,31 @@ def read_report(line: bytes) -> tuple[int, int, tuple[WorkerConnection, ...]]:
         )
         for row in report["connections"]
     )
-    return slot, pid, connections
+    families = metrics.families_from_json(report.get("metrics") or ())
+    return WorkerReport(slot, pid, connections, families)
+
+
+def worker_families(
+    reports: Iterable[tuple[int, int, list[metrics.Family]]], own: Iterable[metrics.Family] = ()
+) -> list[metrics.Family]:
+    """The supervisor's ``/metrics``: each worker's families from ``reports``
+    (``(slot, generation, families)``), every sample labelled ``worker`` with
+    the slot, and the supervisor's ``own`` labelled ``worker="supervisor"``.
+
+    While a reload overlaps two generations on a slot, the newest that has
+    reported is ``worker="N"`` and an older one still draining
+    ``worker="N.G"`` (G its generation), so no two series collide.  A worker
+    that has not reported yet is left out.
+    """
+    reports = sorted(reports, key=lambda r: (r[0], -r[1]))  # newest first per slot
+    snapshots: dict[str, Iterable[metrics.Family]] = {}
+    for slot, generation, families in reports:
+        if not families:
+            continue
+        key = str(slot) if str(slot) not in snapshots else f"{slot}.{generation}"
+        snapshots[key] = families
+    snapshots["supervisor"] = own
+    return metrics.merge_workers(snapshots)
 
 
 class Reporter:
@@ -197,7 +257,11 @@ class Reporter:
         if channel is None:
             return
         try:
-            channel.sendall(encode_report(self.slot, self._loop.connections.values()))
+            loop = self._loop
+            report = encode_report(
+                self.slot, loop.connections.values(), families=metrics.collect(loop)
+            )
+            channel.sendall(report)
         except OSError as exc:  # a timeout included: stop reporting, keep serving
             log.warning("worker %d: reports to the supervisor stopped: %s", self.slot, exc)
             self._close()

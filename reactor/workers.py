@@ -43,9 +43,10 @@ import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from reactor import metrics
 from reactor.balance import SharedCounts
 from reactor.loop import Reactor
-from reactor.worker_report import WorkerConnection, read_report
+from reactor.worker_report import WorkerConnection, decode_report, worker_families
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -98,6 +99,7 @@ class _Worker:
     state: WorkerState = WorkerState.STARTING
     buffer: bytearray = field(default_factory=bytearray)
     connections: tuple[WorkerConnection, ...] = ()
+    families: list[metrics.Family] = field(default_factory=list)
 
 
 class SupervisorLoop(Reactor):
@@ -111,6 +113,13 @@ class SupervisorLoop(Reactor):
         if self.supervisor is not None:
             for worker in sorted(self.supervisor.workers.values(), key=lambda w: w.slot):
                 yield from worker.connections
+
+    def service_families(self) -> list[metrics.Family]:
+        """What ``/metrics`` shows here: every worker's last reported families
+        and this process's own, labelled by worker (:func:`worker_families`)."""
+        workers = self.supervisor.workers.values() if self.supervisor is not None else ()
+        reports = [(w.slot, w.generation, w.families) for w in workers]
+        return worker_families(reports, metrics.collect(self))
 
 
 class Supervisor:
@@ -263,10 +272,11 @@ class Supervisor:
         line = bytes(worker.buffer[start:end])
         del worker.buffer[: end + 1]
         try:
-            _, _, worker.connections = read_report(line)
+            report = decode_report(line)
         except (ValueError, KeyError, IndexError, TypeError) as exc:
             log.warning("worker %d sent a bad report: %s", worker.slot, exc)
             return
+        worker.connections, worker.families = report.connections, report.families
         if worker.state is WorkerState.STARTING:
             worker.state = WorkerState.READY
             self._failures.pop(worker.slot, None)

@@ -55,6 +55,7 @@ import ssl
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from reactor import metrics
 from reactor.options import DEFAULT_READ_SIZE
 from reactor.protocol import missing_hook
 from reactor.tls.figures import describe, server_name, sni_names
@@ -281,6 +282,9 @@ class TLSTransport(Shutdown):
             return
         except ssl.SSLError as exc:
             self._flush()  # the alert, if OpenSSL made one, tells the peer why
+            # a listener's peer that fails the handshake is refused (an outbound
+            # connection has no listener: nothing is counted for it)
+            metrics.note_refusal(metrics.listener_of(self._conn), "tls")
             self._fail(exc)
             return
         self._flush()
@@ -318,6 +322,7 @@ class TLSTransport(Shutdown):
         self._timer = None
         if self._state is TLSState.HANDSHAKING:
             timeout = self._handshake_timeout
+            metrics.count_timeout(self._conn, "handshake")
             self._fail(HandshakeTimeout(f"TLS handshake not done in {timeout:g} s"))
 
     # -- reading ------------------------------------------------------------------------

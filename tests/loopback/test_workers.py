@@ -65,8 +65,13 @@ def test_a_killed_worker_is_restarted_and_the_other_carries_on() -> None:
                 echo_round_trip(sock, b"x" * 1000)
 
         def restarted() -> bool:
-            return any(w == 0 and p != victim_pid for w, p in pids_of(server).items()) or (
-                "worker 0 started" in server.log().split("killed by SIGKILL", 1)[-1]
+            # the kill must be logged first: before it, the log's first "worker 0
+            # started" would pass for the restart
+            _, found, after = server.log().partition("killed by SIGKILL")
+            if not found:
+                return False
+            return "worker 0 started" in after or any(
+                w == 0 and p != victim_pid for w, p in pids_of(server).items()
             )
 
         poll(restarted, what="worker 0 restarted")
