@@ -10,15 +10,13 @@ after 20 s at worst.  The tests skip when ``escript`` is not installed.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import importlib.util
-import os
-import subprocess
 from pathlib import Path
 from types import ModuleType
 
 from reactor.streams import connect
-from tests.externals import needs, program
+from tests.externals import needs
+from tests.interop import test_erlang as erlang
 from tests.streams.support import run
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,26 +36,11 @@ def load_pool() -> ModuleType:
     return module
 
 
-class Escript:
-    """An escript child, its output read without blocking the loop."""
-
-    def __init__(self, name: str, *args: object) -> None:
-        self.proc = subprocess.Popen(
-            [program("escript", "erlang-base erlang-crypto"), str(ERL / name), *map(str, args)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
-        assert self.proc.stdout is not None
-        os.set_blocking(self.proc.stdout.fileno(), False)
-        self.output = bytearray()
+class Escript(erlang.Escript):
+    """test_erlang's escript child, waited for from a coroutine instead of a stepped reactor."""
 
     def text(self) -> str:
-        assert self.proc.stdout is not None
-        with contextlib.suppress(BlockingIOError, TypeError):
-            while chunk := self.proc.stdout.read(65536):
-                self.output += chunk
-        return self.output.decode(errors="replace")
+        return self.poll_output()
 
     async def line(self, prefix: str, turns: int = 1000) -> str:
         for _ in range(turns):  # bounded: 10 s
@@ -67,7 +50,7 @@ class Escript:
             await asyncio.sleep(0.01)
         raise AssertionError(f"no {prefix!r} line:\n{self.text()}")
 
-    async def finish(self, turns: int = 2000) -> str:
+    async def exited(self, turns: int = 2000) -> str:
         for _ in range(turns):  # bounded: 20 s; the loop keeps serving meanwhile
             if self.proc.poll() is not None:
                 out = self.text()
@@ -78,12 +61,7 @@ class Escript:
         raise AssertionError(f"escript timed out:\n{self.text()}")
 
     def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait(timeout=5)
-        for stream in (self.proc.stdin, self.proc.stdout):
-            if stream is not None:
-                stream.close()
+        self.kill()
 
 
 def test_erlang_packet_2_clients_against_the_coroutine_pool() -> None:
@@ -93,7 +71,7 @@ def test_erlang_packet_2_clients_against_the_coroutine_pool() -> None:
         lsock = pool.start(4, 0)
         client = Escript("packet_client.escript", f"2:{lsock.port}:65535")
         try:
-            out = await client.finish()
+            out = await client.exited()
         finally:
             client.close()
         lsock.close()
@@ -124,7 +102,7 @@ def test_coroutine_client_against_an_erlang_packet_2_server() -> None:
                 await asyncio.sleep(0.01)
             assert server.proc.stdin is not None
             server.proc.stdin.close()
-            return (await server.finish()).splitlines()
+            return (await server.exited()).splitlines()
         finally:
             server.close()
 
