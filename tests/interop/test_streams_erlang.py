@@ -20,7 +20,6 @@ from tests.interop import test_erlang as erlang
 from tests.streams.support import run
 
 ROOT = Path(__file__).resolve().parents[2]
-ERL = Path(__file__).parent / "erl"
 
 pytestmark = needs("escript", "erlang-base erlang-crypto")
 
