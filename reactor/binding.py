@@ -4,7 +4,8 @@
 :class:`~reactor.listener.Listener` accepts on; it is public so that a
 program can bind first and hand the socket over (``sock=``).  Names are
 resolved once, here; a Unix socket path replaces a stale socket file left by an
-earlier run, and never any other kind of file.
+earlier run, and never any other kind of file.  :func:`reserve_port` holds a
+port for ``--reuse-port`` workers, each binding its own listening socket to it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,11 @@ import stat
 
 from reactor.options import check_count, check_port
 
-__all__ = ["bind_socket", "remove_stale_unix_socket"]
+__all__ = [
+    "bind_socket",
+    "remove_stale_unix_socket",
+    "reserve_port",
+]
 
 
 def bind_socket(
@@ -76,3 +81,23 @@ def remove_stale_unix_socket(path: str) -> None:
             os.unlink(path)
     except FileNotFoundError:
         pass
+
+
+def reserve_port(host: str | None, port: int) -> socket.socket:
+    """Bind ``host:port`` with ``SO_REUSEPORT`` without listening: the port stays
+    ours (port 0 picks one) while each worker binds its own listening socket
+    to it; a socket that does not listen gets no connection from the kernel."""
+    if not host:
+        host = "0.0.0.0"  # noqa: S104  every interface, as asked
+    family, type_, proto, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    sock = socket.socket(family, type_, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind(address)
+    except OSError:
+        sock.close()
+        raise
+    return sock

@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING
 from reactor import plugins
 from reactor.arguments import ParserExit, build_parsers, format_address
 from reactor.balance import Balancer
-from reactor.binding import bind_socket
+from reactor.binding import bind_socket, reserve_port
 from reactor.command import announce, describe, error, listen, serve_status, stop_on_signals
 from reactor.loop import Reactor
 from reactor.transport import normalise_address
 from reactor.worker_report import Reporter, inherited_sockets
-from reactor.workers import Balance, Supervisor, SupervisorLoop, reserve_port, unblock_signals
+from reactor.workers import Balance, Supervisor, SupervisorLoop, unblock_signals
 
 if TYPE_CHECKING:
     import argparse

@@ -61,7 +61,6 @@ __all__ = [
     "Supervisor",
     "SupervisorLoop",
     "WorkerState",
-    "reserve_port",
     "unblock_signals",
 ]
 
@@ -418,26 +417,6 @@ def unblock_signals() -> None:
     """In a worker, once its signal handlers are installed: take the signals
     that the supervisor kept blocked across the fork (and any pending one)."""
     signal.pthread_sigmask(signal.SIG_UNBLOCK, _HANDLED)
-
-
-def reserve_port(host: str | None, port: int) -> socket.socket:
-    """Bind ``host:port`` with ``SO_REUSEPORT`` without listening: the port stays
-    ours (port 0 picks one) while each worker binds its own listening socket
-    to it; a socket that does not listen gets no connection from the kernel."""
-    if not host:
-        host = "0.0.0.0"  # noqa: S104  every interface, as asked
-    family, type_, proto, _, address = socket.getaddrinfo(
-        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-    )[0]
-    sock = socket.socket(family, type_, proto)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        sock.bind(address)
-    except OSError:
-        sock.close()
-        raise
-    return sock
 
 
 def _kill(pid: int, signum: int) -> None:
