@@ -32,6 +32,7 @@ from reactor.framing import FrameTooLarge, make_framer, parse_packet
 from reactor.streams.errors import NotOwner
 from reactor.streams.frames import length_frame, line_frame, packet_limit
 from reactor.streams.messages import Mailbox, Tcp, TcpClosed, TcpError, TcpPassive
+from reactor.streams.wakeup import Wakeup
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -75,9 +76,11 @@ class Receiver:
         "_paused",
         "_queued",
         "_scanned",
+        "_send_paused",
         "_senders",
         "_transport",
-        "_waiter",
+        "_waiting",
+        "_wakeup",
         "on_made",
     )
 
@@ -109,8 +112,10 @@ class Receiver:
         self._queued = 0  # bytes of data messages in the mailbox
         self._limit = read_buffer
         self._paused = False
-        self._waiter: asyncio.Future[object] | None = None
+        self._wakeup = Wakeup(loop)  # what a waiting recv's task is suspended on
+        self._waiting = False  # a recv is waiting (suspended, or woken and not yet resumed)
         self._senders: list[asyncio.Future[None]] | None = None
+        self._send_paused = False  # between pause_writing and resume_writing
         self._eof = False  # the peer's EOF arrived
         self._lost = False  # connection_lost was called
         self._closed = False  # close() here
@@ -149,12 +154,9 @@ class Receiver:
             buf += data
         if self._active:
             self._deliver()
-        else:
-            waiter = self._waiter
-            if waiter is not None:
-                if not waiter.done():
-                    waiter.set_result(None)
-                return  # it takes what it needs; it reads on while it waits
+        elif self._waiting:
+            self._wakeup.wake()
+            return  # it takes what it needs; it reads on while it waits
         if len(self._buf) - self._off + self._queued > self._limit and not self._paused:
             self._paused = True
             if self._transport is not None:
@@ -179,9 +181,11 @@ class Receiver:
 
     def pause_writing(self) -> None:
         """Above the write high-water mark: ``send`` now waits for the drain."""
+        self._send_paused = True
 
     def resume_writing(self) -> None:
         """Below the low-water mark again: waiting senders go on."""
+        self._send_paused = False
         senders, self._senders = self._senders, None
         for sender in senders or ():
             if not sender.done():
@@ -204,9 +208,7 @@ class Receiver:
     def _wake(self) -> None:
         if self._active:
             self._deliver()
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+        self._wakeup.wake()
 
     # -- taking bytes out of the buffer ----------------------------------------------
 

@@ -13,6 +13,7 @@ awaits only while the write buffer is above its high-water mark
 from __future__ import annotations
 
 import asyncio
+import types
 from typing import TYPE_CHECKING, Literal, cast
 
 from reactor.framing import FrameTooLarge
@@ -20,10 +21,11 @@ from reactor.streams.errors import Closed, NotOwner, NotPassive, Timeout
 from reactor.streams.receiver import DEFAULT_READ_BUFFER, Receiver
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Generator
+    from collections.abc import Awaitable, Callable, Generator
 
     from reactor.protocol import PeerKey, Transport
     from reactor.streams.messages import Mailbox, Message
+    from reactor.streams.wakeup import Cancelled
 
 __all__ = ["DEFAULT_READ_BUFFER", "Socket"]
 
@@ -37,17 +39,16 @@ class _Sent:
 
     __slots__ = ()
 
-    def __await__(self) -> Generator[None, None, None]:
-        return cast("Generator[None, None, None]", iter(()))
+    # An exhausted iterator, shared: awaiting it finishes at once with None,
+    # and the await calls a builtin, not a Python method.
+    __await__ = staticmethod(cast("Callable[[], Generator[None, None, None]]", iter(()).__iter__))
 
 
 _SENT = _Sent()
 
 
 def _expire(sock: Socket) -> None:
-    waiter = sock._waiter
-    if waiter is not None and not waiter.done():
-        waiter.set_result(_TIMEOUT)
+    sock._wakeup.wake(_TIMEOUT)
 
 
 class Socket(Receiver):
@@ -115,55 +116,91 @@ class Socket(Receiver):
             raise TypeError(f"controlling_process() needs an asyncio.Task, not {task!r}")
         self._owner = task
 
-    async def recv(self, length: int = 0, timeout: float | None = None) -> bytes:
+    @types.coroutine
+    def recv(
+        self, length: int = 0, timeout: float | None = None
+    ) -> Generator[object, None, bytes]:
         """``gen_tcp:recv/3``: the next message, or ``length`` bytes of a raw stream.
 
         ``length=0`` returns whatever is buffered (one whole message with
         ``packet``, where ``length`` is ignored as gen_tcp ignores it).
         :class:`~reactor.streams.Timeout` after ``timeout`` seconds leaves
         the socket usable; :class:`~reactor.streams.Closed` once the peer
-        closed and everything buffered was returned.
+        closed and everything buffered was returned.  (A generator-based
+        coroutine, as asyncio's own ``sleep(0)``: it yields the socket's
+        :class:`~reactor.streams.wakeup.Wakeup` to the task itself, with no
+        ``__await__`` call between.)
         """
+        if (
+            _current_task(self._loop) is not self._owner
+            or self._active
+            or self._closed
+            or length < 0
+        ):
+            self._refuse_recv(length)
+        if len(self._buf) > self._off:
+            message = self._take_checked(length)
+            if message is not None:
+                return message
+        if timeout is None and not (self._paused or self._waiting or self._eof or self._lost):
+            handle = None  # the common case, inline: wait with no deadline
+        else:
+            handle = self._start_waiting(timeout)
+        wakeup = self._wakeup
+        self._waiting = True
+        try:
+            while True:
+                wakeup._asyncio_future_blocking = True
+                yield wakeup  # the task suspends on it until the socket wakes it
+                if wakeup.outcome is not None:
+                    raise self._woken_by(wakeup.outcome, timeout)
+                buf = self._buf
+                if (
+                    type(buf) is bytes
+                    and buf
+                    and not (self._off or length or self._packet or self._paused or self._draining)
+                ):
+                    self._buf = _EMPTY  # recv(0) of a raw stream: the read's own bytes
+                    return buf
+                message = self._take_checked(length)
+                if message is not None:
+                    return message
+                self._raise_if_done()
+        except BaseException:
+            wakeup.disarm()  # closed or thrown into while suspended: the task is gone
+            raise
+        finally:
+            self._waiting = False
+            if handle is not None:
+                handle.cancel()
+
+    def _refuse_recv(self, length: int) -> None:
         if _current_task(self._loop) is not self._owner:
             raise NotOwner("only the task that owns the socket may recv")
         if self._active:
             raise NotPassive("recv on a socket in an active mode (read sock.messages)")
         if self._closed:
             raise Closed("the socket was closed")
-        if length < 0:
-            raise ValueError(f"length must be >= 0, not {length}")
+        raise ValueError(f"length must be >= 0, not {length}")
+
+    @staticmethod
+    def _woken_by(outcome: object, timeout: float | None) -> BaseException:
+        """The error for a recv woken by its deadline or a ``cancel()``."""
+        if outcome is _TIMEOUT:
+            return Timeout(f"nothing received in {timeout:g} s")
+        return asyncio.CancelledError(cast("Cancelled", outcome).message)
+
+    def _take_checked(self, length: int) -> bytes | None:
         try:
-            message = self._take(length)
+            return self._take(length)
         except FrameTooLarge as exc:
             self._frame_error(exc)
             raise
-        if message is not None:
-            return message
-        # Waiting is inline, not a coroutine of its own: one frame less per
-        # message on the echo path, and per idle connection.
-        handle = self._start_waiting(timeout)
-        loop = self._loop
-        try:
-            while True:
-                waiter = self._waiter = loop.create_future()
-                if await waiter is _TIMEOUT:
-                    raise Timeout(f"nothing received in {timeout:g} s")
-                try:
-                    message = self._take(length)
-                except FrameTooLarge as exc:
-                    self._frame_error(exc)
-                    raise
-                if message is not None:
-                    return message
-                self._raise_if_done()
-        finally:
-            self._waiter = None
-            if handle is not None:
-                handle.cancel()
 
     def _start_waiting(self, timeout: float | None) -> asyncio.TimerHandle | None:
-        self._raise_if_done()
-        if self._waiter is not None:
+        if self._eof or self._lost:
+            self._raise_if_done()
+        if self._waiting:
             raise RuntimeError("recv is already waiting on this socket")
         if timeout is not None and timeout <= 0:
             raise Timeout("nothing to receive")
@@ -193,7 +230,7 @@ class Socket(Receiver):
             raise Closed("the socket is closed")
         encoder = self._encoder
         transport.write(data if encoder is None else encoder.encode(bytes(data)))
-        if transport.writing_paused:
+        if self._send_paused:
             return self._drained()
         return _SENT
 
@@ -235,9 +272,7 @@ class Socket(Receiver):
         self._queued = 0
         if self._transport is not None:
             self._transport.close()
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+        self._wakeup.wake()
         if self._mailbox is not None:
             self._mailbox.wake()
 
