@@ -3,7 +3,10 @@
 Echo on reactor.aio (asyncio's Protocol API, and its streams) at least
 uvloop's messages per second with the same code; reactor.aio's server CPU
 per message within 1.15x of selreactor's native handler; aiohttp on
-reactor.aio at least aiohttp on uvloop.
+reactor.aio at least aiohttp on uvloop.  The coroutine echo of
+reactor.streams: server CPU per message within 1.3x of the callback echo,
+messages per second at least 1.5x asyncio streams and at least uvloop's
+streams, at most 2,000 bytes of RSS per idle connection at 10k.
 """
 
 from __future__ import annotations
@@ -16,6 +19,9 @@ Row = dict[str, object]
 Results = dict[str, dict[str, Row]]
 
 CPU_TARGET = 1.15
+STREAMS_CPU_TARGET = 1.3
+STREAMS_VS_ASYNCIO = 1.5
+STREAMS_RSS_TARGET = 2000
 ECHO = ("echo-64B-100c", "echo-1KiB-100c")
 
 
@@ -63,4 +69,28 @@ def targets(results: Results) -> list[dict[str, object]]:
         _get(results, key, "aiohttp-uvloop", "throughput"),
     )
     out.append(_target(f"{key}: aiohttp on reactor.aio vs on uvloop", rate, 1.0, "high"))
+    return out
+
+
+def streams_targets(results: Results) -> list[dict[str, object]]:
+    """The reactor.streams rows of the report's targets table."""
+    out: list[dict[str, object]] = []
+    s = peers.STREAMS
+    for key in ECHO:
+        cpu = _ratio(
+            _get(results, key, s, "cpu_us_per_unit"),
+            _get(results, key, peers.SUBJECT, "cpu_us_per_unit"),
+        )
+        out.append(
+            _target(f"{key}: {s} CPU/msg vs callback selreactor", cpu, STREAMS_CPU_TARGET, "low")
+        )
+        for peer, limit in (("asyncio-streams", STREAMS_VS_ASYNCIO), ("uvloop-streams", 1.0)):
+            rate = _ratio(
+                _get(results, key, s, "throughput"), _get(results, key, peer, "throughput")
+            )
+            out.append(_target(f"{key}: {s} msg/s vs {peer}", rate, limit, "high"))
+    rss = _get(results, "idle-10k", s, "throughput")
+    row = _target(f"{s}: RSS per idle connection at 10k (bytes)", rss, STREAMS_RSS_TARGET, "low")
+    row["shown"] = f"<= {STREAMS_RSS_TARGET}"
+    out.append(row)
     return out

@@ -45,6 +45,7 @@ NGINX_STREAM_MODULE = Path("/usr/lib/nginx/modules/ngx_stream_module.so")
 AIO = "reactor-aio"
 AIO_STREAMS = "reactor-aio-streams"
 AIO_AIOHTTP = "aiohttp-reactor-aio"
+STREAMS = "selreactor-streams"
 
 
 class Role(enum.Enum):
@@ -376,7 +377,7 @@ SERVERS: list[Server] = [
         _both(_openssl_check, _selreactor_check),
     ),
     Server(
-        "selreactor-streams",
+        STREAMS,
         Role.PEER,
         ("echo",),
         "selreactor coroutines, reactor.streams recv/send",
@@ -456,14 +457,6 @@ SERVERS: list[Server] = [
         "reactor.aio, asyncio streams (asyncio-streams' code)",
         _on_aio("streams"),
         _needs_modules("reactor.aio"),
-    ),
-    Server(
-        "uvloop-streams",
-        Role.PEER,
-        ("echo",),
-        "uvloop, asyncio streams (asyncio-streams' code)",
-        _asyncio("streams", "uvloop"),
-        _needs_modules("uvloop"),
     ),
     Server(
         "aiohttp-asyncio",

@@ -142,7 +142,8 @@ def targets(doc: dict[str, object]) -> list[dict[str, object]]:
     """The project's performance targets, checked against this run."""
     r = _results(doc)
     s = peers.SUBJECT
-    out: list[dict[str, object]] = aio_targets.targets(r)  # reactor.aio's come first
+    # reactor.aio's and reactor.streams' come first
+    out: list[dict[str, object]] = aio_targets.targets(r) + aio_targets.streams_targets(r)
 
     def add(what: str, value: float | None, limit: float, better: str, shown: str) -> None:
         if value is None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextvars
 import logging
 from typing import TYPE_CHECKING, TypedDict, cast
 
@@ -237,7 +238,7 @@ class Spawner:
     to their sockets.
     """
 
-    __slots__ = ("_done", "handle", "loop", "options", "tasks")
+    __slots__ = ("_context", "_done", "handle", "loop", "options", "tasks")
 
     def __init__(
         self,
@@ -252,6 +253,8 @@ class Spawner:
         self.tasks: dict[asyncio.Task[object], Socket] = {}
         """The handlers running now, and their sockets."""
         self._done = self._finished  # one bound method for every task
+        # ... run in one context: a task's done callback would copy one each
+        self._context = contextvars.copy_context()
 
     def __call__(self, peer: PeerKey) -> Socket:
         """A socket for ``peer`` and the task that serves it."""
@@ -264,7 +267,7 @@ class Spawner:
         task: asyncio.Task[object] = self.loop.create_task(self.handle(sock))
         sock.set_owner(task)
         self.tasks[task] = sock
-        task.add_done_callback(self._done)
+        task.add_done_callback(self._done, context=self._context)
 
     def _finished(self, task: asyncio.Task[object]) -> None:
         """A task ended: close its socket; log a failure with the peer key."""

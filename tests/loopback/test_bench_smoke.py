@@ -20,7 +20,7 @@ from typing import cast
 
 import pytest
 
-from bench import report, runner
+from bench import peers, report, runner
 from bench.servers.asyncio_server import EchoProtocol, tls_context
 from bench.servers.certs import tls_pair
 from tests.externals import needs, program, unavailable
@@ -328,6 +328,11 @@ def test_list_shows_the_tls_scenarios_and_targets(capsys: pytest.CaptureFixture[
     for key in ("tls-echo-1KiB-100c", "https-wrk-100c", "tls-handshake"):
         assert f"scenario {key} " in out
     assert "target   tls-handshake: server CPU/handshake vs asyncio-protocol <= 1.10x" in out
+
+
+def test_every_server_is_listed_once() -> None:
+    names = [server.name for server in peers.SERVERS]
+    assert len(names) == len(set(names)), sorted(n for n in names if names.count(n) > 1)
 
 
 def test_the_tls_targets_are_the_issue_ratios() -> None:
