@@ -54,7 +54,6 @@ class Receiver:
     """The handler half of :class:`~reactor.streams.Socket` (its only base)."""
 
     __slots__ = (
-        "__weakref__",
         "_active",
         "_buf",
         "_closed",

@@ -235,10 +235,11 @@ class Spawner:
     The task owns its socket; when it ends the socket is closed (flushing
     what was sent), and a handler that raised is logged with the peer key
     and aborts its own connection only.  :attr:`tasks` maps the live tasks
-    to their sockets.
+    to their sockets.  Each task is named after the handler (its
+    ``__qualname__``, what ``task.get_name()`` returns).
     """
 
-    __slots__ = ("_context", "_done", "handle", "loop", "options", "tasks")
+    __slots__ = ("_context", "_done", "_name", "handle", "loop", "options", "tasks")
 
     def __init__(
         self,
@@ -255,6 +256,9 @@ class Spawner:
         self._done = self._finished  # one bound method for every task
         # ... run in one context: a task's done callback would copy one each
         self._context = contextvars.copy_context()
+        # Each task is named after the handler, one string for all of them
+        # (asyncio's default makes a "Task-N" string per task before 3.12).
+        self._name = getattr(handle, "__qualname__", None) or repr(handle)
 
     def __call__(self, peer: PeerKey) -> Socket:
         """A socket for ``peer`` and the task that serves it."""
@@ -264,7 +268,7 @@ class Spawner:
 
     def _start(self, sock: Receiver) -> None:
         assert isinstance(sock, Socket)
-        task: asyncio.Task[object] = self.loop.create_task(self.handle(sock))
+        task: asyncio.Task[object] = self.loop.create_task(self.handle(sock), name=self._name)
         sock.set_owner(task)
         self.tasks[task] = sock
         task.add_done_callback(self._done, context=self._context)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Literal, cast
 from reactor.framing import FrameTooLarge
 from reactor.streams.errors import Closed, NotOwner, NotPassive, Timeout
 from reactor.streams.receiver import DEFAULT_READ_BUFFER, Receiver
+from reactor.streams.wakeup import current_task
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Generator
@@ -29,7 +30,6 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_READ_BUFFER", "Socket"]
 
-_current_task = asyncio.current_task
 _TIMEOUT = object()  # the result a recv waiter gets when its deadline passes
 _EMPTY = b""
 
@@ -132,12 +132,13 @@ class Socket(Receiver):
         ``__await__`` call between.)
         """
         if (
-            _current_task(self._loop) is not self._owner
+            current_task(self._loop) is not self._owner
             or self._active
             or self._closed
             or length < 0
         ):
             self._refuse_recv(length)
+        message: bytes | bytearray | None
         if len(self._buf) > self._off:
             message = self._take_checked(length)
             if message is not None:
@@ -146,28 +147,27 @@ class Socket(Receiver):
             handle = None  # the common case, inline: wait with no deadline
         else:
             handle = self._start_waiting(timeout)
-        wakeup = self._wakeup
         self._waiting = True
-        try:
+        try:  # few locals: this frame is what an idle connection's recv keeps
             while True:
-                wakeup._asyncio_future_blocking = True
-                yield wakeup  # the task suspends on it until the socket wakes it
-                if wakeup.outcome is not None:
-                    raise self._woken_by(wakeup.outcome, timeout)
-                buf = self._buf
+                self._wakeup._asyncio_future_blocking = True
+                yield self._wakeup  # the task suspends on it until the socket wakes it
+                if self._wakeup.outcome is not None:
+                    raise self._woken_by(self._wakeup.outcome, timeout)
+                message = self._buf
                 if (
-                    type(buf) is bytes
-                    and buf
+                    type(message) is bytes
+                    and message
                     and not (self._off or length or self._packet or self._paused or self._draining)
                 ):
                     self._buf = _EMPTY  # recv(0) of a raw stream: the read's own bytes
-                    return buf
+                    return message
                 message = self._take_checked(length)
                 if message is not None:
                     return message
                 self._raise_if_done()
         except BaseException:
-            wakeup.disarm()  # closed or thrown into while suspended: the task is gone
+            self._wakeup.disarm()  # closed or thrown into while suspended: the task is gone
             raise
         finally:
             self._waiting = False
@@ -175,7 +175,7 @@ class Socket(Receiver):
                 handle.cancel()
 
     def _refuse_recv(self, length: int) -> None:
-        if _current_task(self._loop) is not self._owner:
+        if current_task(self._loop) is not self._owner:
             raise NotOwner("only the task that owns the socket may recv")
         if self._active:
             raise NotPassive("recv on a socket in an active mode (read sock.messages)")

@@ -24,15 +24,21 @@ one task cannot step another.  ``cancel()`` always goes through
 from __future__ import annotations
 
 import asyncio
+import sys
 from typing import TYPE_CHECKING, cast
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from contextvars import Context
 
-__all__ = ["Cancelled", "Wakeup"]
+__all__ = ["Cancelled", "Wakeup", "current_task"]
 
-_current_task = asyncio.current_task
+# asyncio.current_task(loop), asked twice per message: a builtin from 3.12 on,
+# before that a Python function reading this dict, read here directly.
+if sys.version_info >= (3, 12):
+    current_task = asyncio.current_task
+else:
+    current_task = asyncio.tasks._current_tasks.get  # type: ignore[attr-defined]
 
 
 class Cancelled:
@@ -96,7 +102,7 @@ class Wakeup:
         self.outcome = outcome
         if context is None:
             self._loop.call_soon(callback, self)
-        elif _current_task(self._loop) is None:
+        elif current_task(self._loop) is None:
             context.run(callback, self)
         else:
             self._loop.call_soon(callback, self, context=context)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import re
@@ -64,6 +65,28 @@ def test_a_returning_handler_flushes_and_closes() -> None:
         server.close()
 
     run(main())
+
+
+def test_handler_tasks_are_named_after_the_handler_and_own_their_sockets() -> None:
+    seen: list[tuple[str, bool]] = []
+
+    async def greeter(sock: Socket) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        seen.append((task.get_name(), sock.owner is task))
+        await sock.send(b"hi")
+
+    async def main() -> None:
+        server = serve(greeter, 0)
+        clients = [await connect("127.0.0.1", server.port) for _ in range(2)]
+        for client in clients:
+            assert await client.recv(2, timeout=5) == b"hi"
+            client.close()
+        server.close()
+
+    run(main())
+    name = "test_handler_tasks_are_named_after_the_handler_and_own_their_sockets.<locals>.greeter"
+    assert seen == [(name, True), (name, True)]
 
 
 def start(*argv: str) -> tuple[subprocess.Popen[str], int]:
