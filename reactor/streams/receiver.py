@@ -133,6 +133,7 @@ class Receiver:
     def connection_made(self, transport: Transport) -> None:
         """The connection is up."""
         self._transport = transport
+        self._send_paused = transport.writing_paused  # paused before it was made, say
         made, self.on_made = self.on_made, None
         if made is not None:
             made(self)
