@@ -231,7 +231,7 @@ class Reactor(Scheduler):
         # (len() would be a Python-level call), and a handle's cancelled flag
         # is read directly rather than through cancelled(), once per callback.
         if self._timers._heap:
-            self._timers.pop_due(now, ready, self._lateness)  # type: ignore[arg-type]
+            self._timers.pop_due(now, ready, self._lateness)
         for _ in range(len(ready)):
             handle = ready.popleft()
             if handle._cancelled:  # see above: the timers' flag, read directly

@@ -19,7 +19,7 @@ import heapq
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, MutableSequence
 
 __all__ = ["Deadline", "DeadlineQueue", "Handle", "TimerHandle", "TimerQueue"]
 
@@ -130,7 +130,10 @@ class TimerQueue:
         return None
 
     def pop_due(
-        self, now: float, out: list[Handle], lateness: Callable[[float], object] | None = None
+        self,
+        now: float,
+        out: MutableSequence[Handle],
+        lateness: Callable[[float], object] | None = None,
     ) -> None:
         """Move every live timer due at or before ``now`` to ``out``, in order;
         ``lateness(now - when)`` is told how late each one is (the loop's lag)."""

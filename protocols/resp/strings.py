@@ -165,8 +165,14 @@ class StringCommands:
         key = args[1]
         get = "G" in flags
         old = db.lookup(key) if get else db.get(key)
-        if get and old is not None and type(old) is not bytes:
-            return WRONGTYPE
+        answer: bytes | None = None  # GET's reply, made before the value changes
+        if get:
+            if old is None:
+                answer = session.resp.null
+            elif type(old) is bytes:
+                answer = encode_bulk(old)
+            else:
+                return WRONGTYPE
         if ("N" in flags and old is not None) or ("X" in flags and old is None):
             reply = session.resp.null  # not set: GET still answers the old value
         else:
@@ -175,9 +181,7 @@ class StringCommands:
             else:
                 db.set(key, args[2], expire_at)
             reply = OK
-        if get:
-            return session.resp.null if old is None else encode_bulk(old)  # type: ignore[arg-type]
-        return reply
+        return reply if answer is None else answer
 
     def setnx(self, session: Session, args: list[bytes]) -> bytes:
         """``SETNX key value``: 1 when set, 0 when the key existed."""

@@ -101,7 +101,7 @@ class AioReactor(Reactor):
         self.turns += 1  # the reactor's figures (reactor.metrics), as Reactor._turn counts
         ready = self._ready
         if self._timers._heap:
-            self._timers.pop_due(self.now, ready, self._lateness)  # type: ignore[arg-type]
+            self._timers.pop_due(self.now, ready, self._lateness)
         if ready:
             self._run_ready(ready)
         if self._closing:
