@@ -2,12 +2,13 @@
 
 Theory of operation.  :class:`Socket` adds the task side to its
 :class:`~reactor.streams.receiver.Receiver` base (the buffer, framing and
-active modes, told there).  A waiting ``recv`` holds a future that carries
-no data: it only says "look again", and the bytes are taken by the ``recv``
-itself when it resumes, in the step that returns them.  So a ``recv`` that
-times out or is cancelled consumes nothing.  ``send`` writes at once and
-awaits only while the write buffer is above its high-water mark
-(``pause_writing`` until ``resume_writing``).
+active modes, told there).  A waiting ``recv`` suspends its task on the
+socket's :class:`~reactor.streams.wakeup.Wakeup`, which carries no data:
+it only says "look again" (or why to stop: a deadline, a cancel), and the
+bytes are taken by the ``recv`` itself when it resumes, in the step that
+returns them.  So a ``recv`` that times out or is cancelled consumes
+nothing.  ``send`` writes at once and awaits only while the write buffer is
+above its high-water mark (``pause_writing`` until ``resume_writing``).
 """
 
 from __future__ import annotations
