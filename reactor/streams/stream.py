@@ -189,7 +189,8 @@ class Socket(Receiver):
         """The error for a recv woken by its deadline or a ``cancel()``."""
         if outcome is _TIMEOUT:
             return Timeout(f"nothing received in {timeout:g} s")
-        return asyncio.CancelledError(cast("Cancelled", outcome).message)
+        message = cast("Cancelled", outcome).message
+        return asyncio.CancelledError() if message is None else asyncio.CancelledError(message)
 
     def _take_checked(self, length: int) -> bytes | None:
         try:

@@ -99,6 +99,16 @@ def test_task_cancel_message_reaches_the_waiting_recv_and_the_socket_stays_usabl
         with pytest.raises(asyncio.CancelledError):
             await task
         assert [exc.args for exc in caught] == [("enough",)]
+        caught.clear()
+
+        # a cancel without a message: a bare CancelledError, as asyncio raises
+        task = asyncio.create_task(reader())
+        server.controlling_process(task)
+        await asyncio.sleep(0)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert [exc.args for exc in caught] == [()]
         # the reader handed the socket back; it reads on
         await client.send(b"after")
         assert await server.recv(0, timeout=5) == b"after"
