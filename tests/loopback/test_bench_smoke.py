@@ -3,19 +3,18 @@
 Needs gcc (tests/externals.py).  Each run is about one second against a tiny
 echo server in a thread; nothing here asserts on timing.  The TLS mode
 (OpenSSL's headers, libssl-dev) runs half a second against the benchmark's
-own asyncio TLS echo peer, in a thread, with the benchmark's throwaway
-certificate.
+TLS server context (Python's ``ssl`` module, in threads), with the
+benchmark's throwaway certificate.
 """
 
 from __future__ import annotations
 
-import asyncio
-import gc
+import contextlib
 import json
 import selectors
 import socket
+import ssl
 import subprocess
-import sys
 import threading
 from pathlib import Path
 from typing import cast
@@ -23,7 +22,7 @@ from typing import cast
 import pytest
 
 from bench import peers, report, runner
-from bench.servers.asyncio_server import EchoProtocol, tls_context
+from bench.servers.asyncio_server import tls_context
 from bench.servers.certs import tls_pair
 from tests.externals import needs, program, unavailable
 
@@ -145,73 +144,66 @@ def test_connect_mode_counts_cycles(loadgen: Path) -> None:
 # -- TLS --------------------------------------------------------------------------
 
 
-class RecordingEcho(EchoProtocol):
-    """The benchmark's echo protocol, noting whether each TLS session was resumed."""
-
-    def __init__(self, owner: TlsEchoThread) -> None:
-        self.owner = owner
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        super().connection_made(transport)
-        ssl_object = transport.get_extra_info("ssl_object")
-        self.owner.resumed.append(bool(ssl_object.session_reused))
-        self.owner.live.add(self)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.owner.live.discard(self)
-
-
 class TlsEchoThread(threading.Thread):
-    """asyncio's SSL transport echoing, in a thread, on a port it knows once ``ready``."""
+    """A TLS echo server on Python's ``ssl`` module, with the benchmark's server
+    context: this thread accepts, a thread per connection echoes, and every
+    socket it made is shut down when the ``with`` block ends."""
 
     def __init__(self, cert: Path, key: Path) -> None:
         super().__init__(daemon=True)
-        self.ctx = tls_context(str(cert), str(key))
-        self.loop = asyncio.new_event_loop()
-        self.ready = threading.Event()
-        self.port = 0
+        ctx = tls_context(str(cert), str(key))
+        assert ctx is not None
+        self.ctx = ctx
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(0.1)  # so the accept loop sees ``stopping``
+        self.port: int = self.listener.getsockname()[1]
         self.resumed: list[bool] = []
-        self.live: set[RecordingEcho] = set()
+        self.stopping = threading.Event()
+        self.lock = threading.Lock()
+        self.sockets: list[ssl.SSLSocket] = []
+        self.workers: list[threading.Thread] = []
 
     def run(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        server = self.loop.run_until_complete(
-            self.loop.create_server(lambda: RecordingEcho(self), "127.0.0.1", 0, ssl=self.ctx)
-        )
-        self.port = server.sockets[0].getsockname()[1]
-        self.ready.set()
-        try:
-            self.loop.run_forever()
-        finally:
-            server.close()
-            if sys.version_info >= (3, 13):  # also those still in their handshake
-                server.abort_clients()
-            self.loop.run_until_complete(self._close_all())
-            self.loop.run_until_complete(server.wait_closed())
-            self.loop.close()
+        while not self.stopping.is_set():
+            try:
+                raw, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return  # the listener was closed
+            raw.settimeout(10)
+            tls = self.ctx.wrap_socket(raw, server_side=True, do_handshake_on_connect=False)
+            with self.lock:
+                self.sockets.append(tls)
+            worker = threading.Thread(target=self._echo, args=(tls,), daemon=True)
+            self.workers.append(worker)
+            worker.start()
 
-    async def _close_all(self) -> None:
-        # Connections still shutting TLS down are aborted and reaped, so no
-        # transport is left to the garbage collector (a ResourceWarning).
-        for echo in list(self.live):
-            echo.transport.abort()
-        for _ in range(1000):
-            if not self.live:
+    def _echo(self, tls: ssl.SSLSocket) -> None:
+        with tls:
+            try:
+                tls.do_handshake()
+                self.resumed.append(bool(tls.session_reused))
+                while data := tls.recv(65536):
+                    tls.sendall(data)
+            except OSError:  # the client left mid-handshake or mid-stream (SSLError too)
                 return
-            await asyncio.sleep(0)
-        raise AssertionError(f"{len(self.live)} TLS connections did not close")
 
     def __enter__(self) -> TlsEchoThread:
         self.start()
-        assert self.ready.wait(20), "the TLS echo server did not start"
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.stopping.set()
         self.join(10)
-        # Whatever asyncio's TLS server leaked is reclaimed here, inside the
-        # test (and its filter below), not in whichever test runs next.
-        gc.collect()
+        self.listener.close()
+        with self.lock:
+            for tls in self.sockets:
+                with contextlib.suppress(OSError):
+                    tls.shutdown(socket.SHUT_RDWR)
+        for worker in self.workers:
+            worker.join(10)
+        assert not any(worker.is_alive() for worker in self.workers), "an echo did not end"
 
 
 @pytest.fixture(scope="module")
@@ -232,13 +224,6 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return tls_pair(tmp_path_factory.mktemp("cert"))
 
 
-# The TLS peer of these tests is asyncio's own TLS server: before 3.11 its
-# sslproto leaks a transport for each client that closes without waiting.
-PEER_SSLPROTO_LEAK = pytest.mark.filterwarnings(
-    "ignore:unclosed transport <asyncio.sslproto:ResourceWarning"
-)
-
-
 def run_tls(loadgen: Path, port: int, *args: str) -> tuple[int, dict[str, object]]:
     # The window only has to hold one round trip or one full handshake; a
     # later ``-t`` in ``args`` overrides it.
@@ -249,7 +234,6 @@ def run_tls(loadgen: Path, port: int, *args: str) -> tuple[int, dict[str, object
 
 
 @needs("gcc", "gcc libssl-dev")
-@PEER_SSLPROTO_LEAK
 def test_tls_pingpong_verifies_every_plaintext_byte(
     tls_loadgen: Path, certificate: tuple[Path, Path]
 ) -> None:
@@ -268,7 +252,6 @@ def test_tls_pingpong_verifies_every_plaintext_byte(
 
 
 @needs("gcc", "gcc libssl-dev")
-@PEER_SSLPROTO_LEAK
 def test_handshake_mode_counts_full_handshakes(
     tls_loadgen: Path, certificate: tuple[Path, Path]
 ) -> None:

@@ -104,7 +104,23 @@ def test_chargen_stops_and_closes(reactor: Reactor) -> None:
 
 CLIENTS = 6
 SERVE_OPTIONS = ("--drain-timeout", "60", "--log-level", "INFO")
-SIZE = 8 << 20
+
+
+def _kernel_buffers() -> int:
+    """The most one connection's autotuned socket buffers can hold: the
+    maxima of ``tcp_rmem`` and ``tcp_wmem`` (8 MiB each where unreadable)."""
+    total = 0
+    for name in ("tcp_rmem", "tcp_wmem"):
+        try:
+            total += int(Path(f"/proc/sys/net/ipv4/{name}").read_text().split()[2])
+        except (OSError, ValueError, IndexError):
+            total += 8 << 20
+    return total
+
+
+# More than the kernel can hold for a connection whose server stopped
+# reading, so each client is stalled by backpressure before it sent it all.
+SIZE = max(8 << 20, _kernel_buffers() + (4 << 20)) // 4096 * 4096
 
 
 def _payload(n: int) -> bytes:
@@ -167,6 +183,7 @@ def _small_buffered_client(port: int) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     _open.append(sock)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 128 * 1024)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 64 * 1024)
     sock.settimeout(5)
     sock.connect(("127.0.0.1", port))
     sock.setblocking(False)
