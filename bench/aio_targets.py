@@ -25,24 +25,31 @@ STREAMS_RSS_TARGET = 2000
 ECHO = ("echo-64B-100c", "echo-1KiB-100c")
 
 
-def _get(results: Results, scenario: str, server: str, key: str) -> float | None:
+def figure(results: Results, scenario: str, server: str, key: str) -> float | None:
+    """``key`` of ``server`` in ``scenario``, if this run measured it."""
     row = results.get(scenario, {}).get(server)
     value = row.get(key) if row else None
     return float(cast("float", value)) if isinstance(value, (int, float)) else None
 
 
-def _ratio(a: float | None, b: float | None) -> float | None:
+def ratio(a: float | None, b: float | None) -> float | None:
+    """``a / b``, or ``None`` when either is missing or ``b`` is 0."""
     return None if a is None or b is None or b == 0 else a / b
 
 
-def _target(what: str, value: float | None, limit: float, better: str) -> dict[str, object]:
+def target_row(
+    what: str, value: float | None, limit: float, better: str, shown: str | None = None
+) -> dict[str, object]:
+    """A row of the targets table: ``value`` against ``limit`` (``better`` is
+    ``"low"`` or ``"high"``); ``shown`` is the limit as printed (a ratio by default)."""
     if value is None:
         status = "n/a"
     elif better == "low":
         status = "met" if value <= limit else "missed"
     else:
         status = "met" if value >= limit else "missed"
-    shown = f"<= {limit:.2f}x" if better == "low" else f">= {limit:.2f}x"
+    if shown is None:
+        shown = f"<= {limit:.2f}x" if better == "low" else f">= {limit:.2f}x"
     return {"target": what, "value": value, "limit": limit, "status": status, "shown": shown}
 
 
@@ -52,23 +59,23 @@ def targets(results: Results) -> list[dict[str, object]]:
     pairs = ((peers.AIO, "uvloop"), (peers.AIO_STREAMS, "uvloop-streams"))
     for key in ECHO:
         for aio, uvloop in pairs:
-            rate = _ratio(
-                _get(results, key, aio, "throughput"), _get(results, key, uvloop, "throughput")
+            rate = ratio(
+                figure(results, key, aio, "throughput"), figure(results, key, uvloop, "throughput")
             )
-            out.append(_target(f"{key}: {aio} msg/s vs {uvloop}", rate, 1.0, "high"))
-        cpu = _ratio(
-            _get(results, key, peers.AIO, "cpu_us_per_unit"),
-            _get(results, key, peers.SUBJECT, "cpu_us_per_unit"),
+            out.append(target_row(f"{key}: {aio} msg/s vs {uvloop}", rate, 1.0, "high"))
+        cpu = ratio(
+            figure(results, key, peers.AIO, "cpu_us_per_unit"),
+            figure(results, key, peers.SUBJECT, "cpu_us_per_unit"),
         )
         out.append(
-            _target(f"{key}: {peers.AIO} CPU/msg vs native selreactor", cpu, CPU_TARGET, "low")
+            target_row(f"{key}: {peers.AIO} CPU/msg vs native selreactor", cpu, CPU_TARGET, "low")
         )
     key = "http-wrk-100c"
-    rate = _ratio(
-        _get(results, key, peers.AIO_AIOHTTP, "throughput"),
-        _get(results, key, "aiohttp-uvloop", "throughput"),
+    rate = ratio(
+        figure(results, key, peers.AIO_AIOHTTP, "throughput"),
+        figure(results, key, "aiohttp-uvloop", "throughput"),
     )
-    out.append(_target(f"{key}: aiohttp on reactor.aio vs on uvloop", rate, 1.0, "high"))
+    out.append(target_row(f"{key}: aiohttp on reactor.aio vs on uvloop", rate, 1.0, "high"))
     return out
 
 
@@ -77,20 +84,21 @@ def streams_targets(results: Results) -> list[dict[str, object]]:
     out: list[dict[str, object]] = []
     s = peers.STREAMS
     for key in ECHO:
-        cpu = _ratio(
-            _get(results, key, s, "cpu_us_per_unit"),
-            _get(results, key, peers.SUBJECT, "cpu_us_per_unit"),
+        cpu = ratio(
+            figure(results, key, s, "cpu_us_per_unit"),
+            figure(results, key, peers.SUBJECT, "cpu_us_per_unit"),
         )
         out.append(
-            _target(f"{key}: {s} CPU/msg vs callback selreactor", cpu, STREAMS_CPU_TARGET, "low")
+            target_row(
+                f"{key}: {s} CPU/msg vs callback selreactor", cpu, STREAMS_CPU_TARGET, "low"
+            )
         )
         for peer, limit in (("asyncio-streams", STREAMS_VS_ASYNCIO), ("uvloop-streams", 1.0)):
-            rate = _ratio(
-                _get(results, key, s, "throughput"), _get(results, key, peer, "throughput")
+            rate = ratio(
+                figure(results, key, s, "throughput"), figure(results, key, peer, "throughput")
             )
-            out.append(_target(f"{key}: {s} msg/s vs {peer}", rate, limit, "high"))
-    rss = _get(results, "idle-10k", s, "throughput")
-    row = _target(f"{s}: RSS per idle connection at 10k (bytes)", rss, STREAMS_RSS_TARGET, "low")
-    row["shown"] = f"<= {STREAMS_RSS_TARGET}"
-    out.append(row)
+            out.append(target_row(f"{key}: {s} msg/s vs {peer}", rate, limit, "high"))
+    rss = figure(results, "idle-10k", s, "throughput")
+    what = f"{s}: RSS per idle connection at 10k (bytes)"
+    out.append(target_row(what, rss, STREAMS_RSS_TARGET, "low", f"<= {STREAMS_RSS_TARGET}"))
     return out

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import cast
 
 from bench import aio_targets, peers
+from bench.aio_targets import figure, ratio, target_row
 from bench.scenarios import SCENARIOS, Scenario
 
 Row = dict[str, object]
@@ -33,17 +34,6 @@ def _skips(doc: dict[str, object]) -> dict[tuple[str, str], str]:
     return {(s["scenario"], s["server"]): s["reason"] for s in items}
 
 
-def _get(results: Results, scenario: str, server: str, key: str) -> float | None:
-    row = results.get(scenario, {}).get(server)
-    return _num(row.get(key)) if row else None
-
-
-def _ratio(a: float | None, b: float | None) -> float | None:
-    if a is None or b is None or b == 0:
-        return None
-    return a / b
-
-
 def _fmt(value: float | None, digits: int = 0) -> str:
     if value is None:
         return "-"
@@ -68,9 +58,9 @@ def table_rows(doc: dict[str, object], scenario: Scenario) -> tuple[list[str], l
     results = _results(doc)
     skips = _skips(doc)
     by = results.get(scenario.key, {})
-    base_t = _get(results, scenario.key, peers.BASELINE, "throughput")
-    floor_t = _get(results, scenario.key, peers.FLOOR, "throughput")
-    floor_c = _get(results, scenario.key, peers.FLOOR, "cpu_us_per_unit")
+    base_t = figure(results, scenario.key, peers.BASELINE, "throughput")
+    floor_t = figure(results, scenario.key, peers.FLOOR, "throughput")
+    floor_c = figure(results, scenario.key, peers.FLOOR, "cpu_us_per_unit")
     idle = scenario.tool == "idle"
     if idle:
         header = ["server", "role", "bytes/conn", "x asyncio", "x floor", "CPU us/conn", "runs"]
@@ -114,8 +104,8 @@ def table_rows(doc: dict[str, object], scenario: Scenario) -> tuple[list[str], l
                     name,
                     server.role.value,
                     _fmt(t),
-                    _x(_ratio(t, base_t)),
-                    _x(_ratio(t, floor_t)),
+                    _x(ratio(t, base_t)),
+                    _x(ratio(t, floor_t)),
                     _fmt(c, 1),
                     runs,
                 ]
@@ -126,12 +116,12 @@ def table_rows(doc: dict[str, object], scenario: Scenario) -> tuple[list[str], l
                     name,
                     server.role.value,
                     _fmt(t, digits),
-                    _x(_ratio(t, base_t)),
-                    _x(_ratio(t, floor_t)),
+                    _x(ratio(t, base_t)),
+                    _x(ratio(t, floor_t)),
                     _fmt(_num(row.get("p50_us"))),
                     _fmt(_num(row.get("p99_us"))),
                     _fmt(c, 2),
-                    _x(_ratio(c, floor_c)),
+                    _x(ratio(c, floor_c)),
                     runs,
                 ]
             )
@@ -146,44 +136,36 @@ def targets(doc: dict[str, object]) -> list[dict[str, object]]:
     out: list[dict[str, object]] = aio_targets.targets(r) + aio_targets.streams_targets(r)
 
     def add(what: str, value: float | None, limit: float, better: str, shown: str) -> None:
-        if value is None:
-            status = "n/a"
-        elif better == "low":
-            status = "met" if value <= limit else "missed"
-        else:
-            status = "met" if value >= limit else "missed"
-        out.append(
-            {"target": what, "value": value, "limit": limit, "status": status, "shown": shown}
-        )
+        out.append(target_row(what, value, limit, better, shown))
 
-    cpu = _ratio(
-        _get(r, "echo-64B-100c", s, "cpu_us_per_unit"),
-        _get(r, "echo-64B-100c", peers.FLOOR, "cpu_us_per_unit"),
+    cpu = ratio(
+        figure(r, "echo-64B-100c", s, "cpu_us_per_unit"),
+        figure(r, "echo-64B-100c", peers.FLOOR, "cpu_us_per_unit"),
     )
     add("echo 64 B x 100: server CPU/msg vs bare floor", cpu, CPU_TARGET, "low", "<= 1.15x")
     for key in ("echo-64B-100c", "echo-1KiB-100c", "http-wrk-100c", "resp-P16"):
-        ratio = _ratio(_get(r, key, s, "throughput"), _get(r, key, "uvloop", "throughput"))
-        add(f"{key}: throughput vs uvloop", ratio, 1.0, "high", ">= 1.00x")
-    rate = _ratio(
-        _get(r, "connect-rate", s, "throughput"),
-        _get(r, "connect-rate", peers.BASELINE, "throughput"),
+        rate = ratio(figure(r, key, s, "throughput"), figure(r, key, "uvloop", "throughput"))
+        add(f"{key}: throughput vs uvloop", rate, 1.0, "high", ">= 1.00x")
+    rate = ratio(
+        figure(r, "connect-rate", s, "throughput"),
+        figure(r, "connect-rate", peers.BASELINE, "throughput"),
     )
     add("connect rate vs asyncio-protocol", rate, CONNECT_TARGET, "high", ">= 2.00x")
-    rss = _get(r, "idle-10k", s, "throughput")
+    rss = figure(r, "idle-10k", s, "throughput")
     add("RSS per idle connection at 10k (bytes)", rss, RSS_TARGET, "low", "<= 1000")
-    tls_cpu = _ratio(
-        _get(r, "tls-echo-1KiB-100c", s, "cpu_us_per_unit"),
-        _get(r, "tls-echo-1KiB-100c", "uvloop", "cpu_us_per_unit"),
+    tls_cpu = ratio(
+        figure(r, "tls-echo-1KiB-100c", s, "cpu_us_per_unit"),
+        figure(r, "tls-echo-1KiB-100c", "uvloop", "cpu_us_per_unit"),
     )
     add("tls-echo-1KiB-100c: server CPU/msg vs uvloop", tls_cpu, TLS_CPU_TARGET, "low", "<= 1.00x")
-    https = _ratio(
-        _get(r, "https-wrk-100c", s, "throughput"),
-        _get(r, "https-wrk-100c", "uvloop", "throughput"),
+    https = ratio(
+        figure(r, "https-wrk-100c", s, "throughput"),
+        figure(r, "https-wrk-100c", "uvloop", "throughput"),
     )
     add("https-wrk-100c: req/s vs uvloop", https, HTTPS_TARGET, "high", ">= 1.00x")
-    handshake = _ratio(
-        _get(r, "tls-handshake", s, "cpu_us_per_unit"),
-        _get(r, "tls-handshake", peers.BASELINE, "cpu_us_per_unit"),
+    handshake = ratio(
+        figure(r, "tls-handshake", s, "cpu_us_per_unit"),
+        figure(r, "tls-handshake", peers.BASELINE, "cpu_us_per_unit"),
     )
     add(
         "tls-handshake: server CPU/handshake vs asyncio-protocol",
@@ -206,18 +188,18 @@ def tls_lines(doc: dict[str, object]) -> list[str]:
         ("tls-handshake", "cpu_us_per_unit", peers.BASELINE, "server CPU us/handshake"),
     ]
     for key, field, other, what in pairs:
-        mine, theirs = _get(r, key, s, field), _get(r, key, other, field)
+        mine, theirs = figure(r, key, s, field), figure(r, key, other, field)
         if mine is None and theirs is None:
             continue
         digits = 0 if field == "throughput" else 1
         line = (
             f"{key}: {what} selreactor {_fmt(mine, digits)}, {other} {_fmt(theirs, digits)}"
-            f" ({_x(_ratio(mine, theirs))})"
+            f" ({_x(ratio(mine, theirs))})"
         )
         ceilings = [
             f"{name} {_fmt(value, digits)}"
             for name in TLS_CEILINGS
-            if (value := _get(r, key, name, field)) is not None
+            if (value := figure(r, key, name, field)) is not None
         ]
         out.append(line + (f"; ceilings: {', '.join(ceilings)}" if ceilings else ""))
     return out
