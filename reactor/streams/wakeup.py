@@ -78,10 +78,6 @@ class Wakeup:
         self._context = context
         self.outcome = None
 
-    def armed(self) -> bool:
-        """Whether a task is suspended here now."""
-        return self._callback is not None
-
     def done(self) -> bool:
         """Like a future's: no task is suspended here."""
         return self._callback is None

@@ -1,4 +1,4 @@
-"""Running a test's coroutine on reactor.aio, bounded in time."""
+"""Running a test's coroutine on reactor.aio, bounded in time, and a connected socket pair."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import asyncio
 from typing import TYPE_CHECKING, TypeVar
 
 import reactor.aio
+from reactor.streams import ListenSocket, Socket, connect, listen
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Coroutine
@@ -29,3 +30,19 @@ async def until(condition: Callable[[], object], turns: int = 10_000) -> None:
             return
         await asyncio.sleep(0.001)
     raise AssertionError("condition never held")
+
+
+async def pair(**options: object) -> tuple[ListenSocket, Socket, Socket]:
+    """A listen socket, the server's accepted socket and the client's (same options)."""
+    lsock = listen(0, **options)  # type: ignore[arg-type]  # the tests pass valid options
+    parent = asyncio.current_task()
+    assert parent is not None
+
+    async def acceptor() -> Socket:
+        sock = await lsock.accept(timeout=5)
+        sock.controlling_process(parent)
+        return sock
+
+    accepting = asyncio.create_task(acceptor())
+    client = await connect("127.0.0.1", lsock.port, timeout=5, **options)  # type: ignore[arg-type]
+    return lsock, await accepting, client

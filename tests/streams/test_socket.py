@@ -11,7 +11,6 @@ import pytest
 from reactor.framing import FrameTooLarge
 from reactor.streams import (
     Closed,
-    ListenSocket,
     NotOwner,
     NotPassive,
     Socket,
@@ -22,23 +21,7 @@ from reactor.streams import (
     connect,
     listen,
 )
-from tests.streams.support import run, until
-
-
-async def pair(**options: object) -> tuple[ListenSocket, Socket, Socket]:
-    """A listen socket, the server's accepted socket and the client's (same options)."""
-    lsock = listen(0, **options)  # type: ignore[arg-type]  # the tests pass valid options
-    parent = asyncio.current_task()
-    assert parent is not None
-
-    async def acceptor() -> Socket:
-        sock = await lsock.accept(timeout=5)
-        sock.controlling_process(parent)
-        return sock
-
-    accepting = asyncio.create_task(acceptor())
-    client = await connect("127.0.0.1", lsock.port, timeout=5, **options)  # type: ignore[arg-type]
-    return lsock, await accepting, client
+from tests.streams.support import pair, run, until
 
 
 def recv_elsewhere(sock: Socket, length: int, timeout: float | None = None) -> asyncio.Task[bytes]:

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, cast
 
 import pytest
 
-from reactor.streams import Closed, Socket, connect, listen
+from reactor.streams import Closed
 from reactor.streams.wakeup import Cancelled, Wakeup
-from tests.streams.support import run
+from tests.streams.support import pair, run
 
 if TYPE_CHECKING:
     from collections.abc import Generator
@@ -22,7 +22,7 @@ def test_waking_outside_a_task_runs_the_waiter_at_once_inside_one_it_is_schedule
         wakeup = Wakeup(loop)
         woken: list[object] = []
         wakeup.add_done_callback(lambda w: woken.append(w.outcome), context=copy_context())
-        assert wakeup.armed()
+        assert not wakeup.done()
         with pytest.raises(RuntimeError, match="already waiting"):
             wakeup.add_done_callback(woken.append)
         wakeup.wake("inside")  # from this task: through call_soon
@@ -58,26 +58,9 @@ def test_cancel_says_why_through_the_outcome_and_only_while_armed() -> None:
     run(main())
 
 
-async def _pair() -> tuple[Socket, Socket]:
-    lsock = listen(0)
-    parent = asyncio.current_task()
-    assert parent is not None
-
-    async def acceptor() -> Socket:
-        sock = await lsock.accept(timeout=5)
-        sock.controlling_process(parent)
-        return sock
-
-    accepting = asyncio.create_task(acceptor())
-    client = await connect("127.0.0.1", lsock.port, timeout=5)
-    server = await accepting
-    lsock.close()
-    return server, client
-
-
 def test_task_cancel_message_reaches_the_waiting_recv_and_the_socket_stays_usable() -> None:
     async def main() -> None:
-        server, client = await _pair()
+        _, server, client = await pair()
         caught: list[BaseException] = []
         parent = asyncio.current_task()
         assert parent is not None
@@ -118,7 +101,7 @@ def test_task_cancel_message_reaches_the_waiting_recv_and_the_socket_stays_usabl
 
 def test_a_close_by_another_task_wakes_the_owner_and_a_cancel_after_it_wins() -> None:
     async def main() -> None:
-        server, client = await _pair()
+        _, server, client = await pair()
         outcomes: list[str] = []
 
         async def reader() -> None:
@@ -137,7 +120,7 @@ def test_a_close_by_another_task_wakes_the_owner_and_a_cancel_after_it_wins() ->
         await asyncio.wait_for(first, 5)
         assert outcomes == ["closed"]
 
-        server2, client2 = await _pair()
+        _, server2, client2 = await pair()
         server = server2
         second = asyncio.create_task(reader())
         server.controlling_process(second)
@@ -155,7 +138,7 @@ def test_a_close_by_another_task_wakes_the_owner_and_a_cancel_after_it_wins() ->
 
 def test_a_recv_closed_while_suspended_lets_the_socket_wait_again() -> None:
     async def main() -> None:
-        server, client = await _pair()
+        _, server, client = await pair()
         # recv is a generator-based coroutine: step it by hand to its yield
         waiting = cast("Generator[object, None, bytes]", server.recv(0))
         assert isinstance(waiting.send(None), Wakeup)
