@@ -75,7 +75,6 @@ class Receiver:
         "_paused",
         "_queued",
         "_scanned",
-        "_send_paused",
         "_senders",
         "_transport",
         "_waiting",
@@ -114,7 +113,6 @@ class Receiver:
         self._wakeup = Wakeup(loop)  # what a waiting recv's task is suspended on
         self._waiting = False  # a recv is waiting (suspended, or woken and not yet resumed)
         self._senders: list[asyncio.Future[None]] | None = None
-        self._send_paused = False  # between pause_writing and resume_writing
         self._eof = False  # the peer's EOF arrived
         self._lost = False  # connection_lost was called
         self._closed = False  # close() here
@@ -133,7 +131,6 @@ class Receiver:
     def connection_made(self, transport: Transport) -> None:
         """The connection is up."""
         self._transport = transport
-        self._send_paused = transport.writing_paused  # paused before it was made, say
         made, self.on_made = self.on_made, None
         if made is not None:
             made(self)
@@ -181,11 +178,9 @@ class Receiver:
 
     def pause_writing(self) -> None:
         """Above the write high-water mark: ``send`` now waits for the drain."""
-        self._send_paused = True
 
     def resume_writing(self) -> None:
         """Below the low-water mark again: waiting senders go on."""
-        self._send_paused = False
         senders, self._senders = self._senders, None
         for sender in senders or ():
             if not sender.done():

@@ -161,7 +161,9 @@ class Socket(Receiver):
                     and message
                     and not (self._off or length or self._packet or self._paused or self._draining)
                 ):
-                    self._buf = _EMPTY  # recv(0) of a raw stream: the read's own bytes
+                    # _take's recv(0) of a raw stream, inline on the hot path:
+                    # the read's own bytes, nothing paused or draining to tell
+                    self._buf = _EMPTY
                     return message
                 message = self._take_checked(length)
                 if message is not None:
@@ -200,8 +202,7 @@ class Socket(Receiver):
             raise
 
     def _start_waiting(self, timeout: float | None) -> asyncio.TimerHandle | None:
-        if self._eof or self._lost:
-            self._raise_if_done()
+        self._raise_if_done()
         if self._waiting:
             raise RuntimeError("recv is already waiting on this socket")
         if timeout is not None and timeout <= 0:
@@ -232,7 +233,7 @@ class Socket(Receiver):
             raise Closed("the socket is closed")
         encoder = self._encoder
         transport.write(data if encoder is None else encoder.encode(bytes(data)))
-        if self._send_paused:
+        if transport.writing_paused:
             return self._drained()
         return _SENT
 
