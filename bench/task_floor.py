@@ -15,15 +15,20 @@ difference divided by ``N`` (marginal instructions, free of start-up):
     to reach.
 ``coroutine``
     ``coro.send(None)`` into a coroutine suspended in a generator-based
-    awaitable: resuming two frames, no task.
+    awaitable: resuming two frames, no task; what the
+    :class:`~reactor.streams.driver.Driver` of a served handler does.
 ``task-wakeup``
     an asyncio task suspended on a reusable future-shaped object and
     stepped at once by calling its wake-up in its context: what
-    ``reactor.streams`` does.
+    ``reactor.streams`` does for a task of the program's own.
 ``task-future``
     an asyncio task awaiting a fresh ``loop.create_future()``, woken with
     ``set_result`` and run from the loop's ready queue: what asyncio's
     streams do per wake-up.
+``driven-future``
+    the same, with the task running a :class:`~reactor.streams.driver.Driver`
+    as a served handler's does: what a handler pays to await anything
+    but ``recv``.
 """
 
 from __future__ import annotations
@@ -38,10 +43,12 @@ import subprocess
 import sys
 import tempfile
 import types
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Coroutine, Generator
 from pathlib import Path
 
-MODES = ("call", "coroutine", "task-wakeup", "task-future")
+from reactor.streams.driver import Driver
+
+MODES = ("call", "coroutine", "task-wakeup", "task-future", "driven-future")
 
 
 class _Waiter:
@@ -128,13 +135,16 @@ def _resume(mode: str, count: int) -> int:
                 holder.pop()
                 seen[0] += 1
 
-        task = loop.create_task(awaiting())
+        run: Coroutine[object, object, object] = (
+            awaiting() if mode == "task-future" else Driver(loop, awaiting())
+        )
+        awaiter = loop.create_task(run)
         loop.run_until_complete(asyncio.sleep(0))
         ready = loop._ready  # type: ignore[attr-defined]  # the ready queue asyncio runs
         for _ in range(count):
             holder[-1].set_result(None)
             ready.popleft()._run()
-        task.cancel()
+        awaiter.cancel()
     loop.run_until_complete(asyncio.sleep(0))
     loop.close()
     return seen[0]

@@ -21,6 +21,7 @@ import logging
 from typing import TYPE_CHECKING, TypedDict, cast
 
 from reactor.aio import Loop
+from reactor.streams.driver import Driver
 from reactor.streams.errors import Closed, StreamError, Timeout
 from reactor.streams.stream import DEFAULT_READ_BUFFER, Socket
 
@@ -268,7 +269,10 @@ class Spawner:
 
     def _start(self, sock: Receiver) -> None:
         assert isinstance(sock, Socket)
-        task: asyncio.Task[object] = self.loop.create_task(self.handle(sock), name=self._name)
+        # the task runs a Driver, which steps the handler itself (see its module)
+        task: asyncio.Task[object] = self.loop.create_task(
+            Driver(self.loop, self.handle(sock)), name=self._name
+        )
         sock.set_owner(task)
         self.tasks[task] = sock
         task.add_done_callback(self._done, context=self._context)

@@ -18,7 +18,9 @@ connection, or from a timer: the task resumes where a callback handler's
 dispatch.  Woken from inside a running task (another task closing the
 socket, say) it goes through ``call_soon`` as a future's callbacks do, since
 one task cannot step another.  ``cancel()`` always goes through
-``call_soon``, as asyncio's futures do.
+``call_soon``, as asyncio's futures do.  The waiter of a handler that
+``serve()`` runs is not its task but the task's
+:class:`~reactor.streams.driver.Driver`, which resumes the handler itself.
 """
 
 from __future__ import annotations
