@@ -125,6 +125,7 @@ class Driver(Coroutine[object, object, object]):
         waiting = self._waiting
         if type(waiting) is not _Finished:
             return self
+        self._waiting = _ENDED  # the task keeps the end; the driver lets go of it
         if waiting.error is not None:
             raise waiting.error
         raise StopIteration(waiting.value)
@@ -269,6 +270,9 @@ class Driver(Coroutine[object, object, object]):
                 f"Task {self._task!r} got Future {yielded!r} attached to a different loop"
             )
         return None
+
+
+_ENDED = _Finished(None, None)
 
 
 def _ended(exc: BaseException) -> _Finished:
