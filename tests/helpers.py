@@ -6,12 +6,21 @@
 from __future__ import annotations
 
 import socket
+import subprocess
 from collections.abc import Callable
 
 from reactor.loop import Reactor
 from reactor.testing import read_exactly, read_until_eof, run_until
 
-__all__ = ["client", "fill", "read_exactly", "read_until_eof", "read_while", "recv_some"]
+__all__ = [
+    "client",
+    "fill",
+    "read_exactly",
+    "read_until_eof",
+    "read_while",
+    "reap",
+    "recv_some",
+]
 
 
 def client(port: int, host: str = "127.0.0.1") -> socket.socket:
@@ -62,3 +71,13 @@ def fill(sock: socket.socket, chunk: bytes = b"x" * 65536) -> int:
         except BlockingIOError:
             return total
     raise AssertionError("socket never filled")
+
+
+def reap(proc: subprocess.Popen[bytes] | subprocess.Popen[str], timeout: float = 10) -> None:
+    """End a test's child process: kill it if it still runs, wait for it, close its pipes."""
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait(timeout)
+    for stream in (proc.stdin, proc.stdout, proc.stderr):
+        if stream is not None:
+            stream.close()

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import reap
+
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
 
@@ -40,10 +42,7 @@ def echo_server() -> Iterator[tuple[subprocess.Popen[str], int]]:
             break
     assert port, "the server never said where it listens"
     yield proc, port
-    if proc.poll() is None:
-        proc.kill()
-    proc.wait(10)
-    proc.stderr.close()
+    reap(proc)
 
 
 def test_serve_echo_and_connect_send_some_data(

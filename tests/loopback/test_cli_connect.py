@@ -24,6 +24,8 @@ from typing import IO
 
 import pytest
 
+from tests.helpers import reap
+
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
 LINE = b"Mon Jan  1 00:00:00 2024\r\n"
@@ -115,12 +117,7 @@ def test_a_line_then_close_is_printed_every_time_and_exits_0() -> None:
             assert proc.stdout.read() == LINE, f"run {i}"
             assert_clean(proc.stderr.read())
         finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait(10)
-            for stream in (proc.stdin, proc.stdout, proc.stderr):
-                if stream is not None:
-                    stream.close()
+            reap(proc)
     server.join(20)
     assert server.served == runs
 
@@ -149,12 +146,7 @@ def test_the_resp_refusal_is_printed() -> None:
                 assert proc.stdout.read() == REFUSAL
                 assert_clean(proc.stderr.read())
             finally:
-                if proc.poll() is None:
-                    proc.kill()
-                    proc.wait(10)
-                for stream in (proc.stdin, proc.stdout, proc.stderr):
-                    if stream is not None:
-                        stream.close()
+                reap(proc)
 
 
 def test_20_mb_of_zeros_into_discard_completes() -> None:
@@ -236,12 +228,9 @@ def test_ctrl_c_ends_an_interactive_connect_promptly() -> None:
         finally:
             if proc.poll() is None:
                 proc.kill()
-                proc.wait(10)
             assert proc.stderr is not None
             assert_clean(proc.stderr.read())
-            for stream in (proc.stdin, proc.stdout, proc.stderr):
-                if stream is not None:
-                    stream.close()
+            reap(proc)
 
 
 def test_a_closed_standard_output_ends_connect_quietly() -> None:
@@ -261,12 +250,7 @@ def test_a_closed_standard_output_ends_connect_quietly() -> None:
             assert proc.stderr is not None
             assert_clean(proc.stderr.read())
         finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait(10)
-            for stream in (proc.stdin, proc.stderr):
-                if stream is not None:
-                    stream.close()
+            reap(proc)
 
 
 def read_some(stream: IO[bytes], want: int) -> bytes:
@@ -299,10 +283,5 @@ def test_a_terminal_is_read_line_by_line_and_ctrl_d_ends_it() -> None:
             assert proc.stdout.read() == b""
             assert_clean(proc.stderr.read())
         finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait(10)
+            reap(proc)
             os.close(master)
-            for stream in (proc.stdout, proc.stderr):
-                if stream is not None:
-                    stream.close()

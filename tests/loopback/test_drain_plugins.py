@@ -22,7 +22,7 @@ from protocols.chat import plugin as chat
 from protocols.resp.server import RespService
 from reactor.loop import Reactor
 from reactor.testing import run_until
-from tests.helpers import client, read_until_eof, read_while
+from tests.helpers import client, read_until_eof, read_while, reap
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
@@ -171,11 +171,7 @@ def test_sigterm_loses_nothing_under_backpressure() -> None:
         assert fin == [True] * CLIENTS  # FIN, never a reset
         assert proc.wait(30) == 0
     finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(10)
-        assert proc.stderr is not None
-        proc.stderr.close()
+        reap(proc)
 
 
 def _small_buffered_client(port: int) -> socket.socket:
@@ -256,8 +252,4 @@ def test_a_second_signal_stops_a_drain_at_once() -> None:
         _wait_for(proc, r"SIGINT again: stopping now")
         assert proc.wait(15) == 0
     finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(10)
-        assert proc.stderr is not None
-        proc.stderr.close()
+        reap(proc)

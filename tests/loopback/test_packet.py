@@ -24,7 +24,7 @@ from reactor.loop import Reactor
 from reactor.protocol import ActiveMode, BaseHandler, PeerKey, Transport
 from reactor.testing import run_until
 from reactor.transport import Connection
-from tests.helpers import client, read_exactly, read_until_eof, recv_some
+from tests.helpers import client, read_exactly, read_until_eof, reap, recv_some
 
 
 def serve(reactor: Reactor, packet: int | str, max_size: int = 1 << 20) -> int:
@@ -301,11 +301,6 @@ def test_reactor_connect_with_packet(
         assert proc.stderr is not None
         out, err = proc.stdout.read(), proc.stderr.read()
     finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(timeout=5)
-        for stream in (proc.stdout, proc.stderr):
-            if stream is not None:
-                stream.close()
+        reap(proc)
     assert proc.returncode == 0, err
     assert out == printed

@@ -18,7 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from protocols.echo import EchoHandler
 from protocols.status import plugin as status_plugin
 from reactor.embedding import ReactorThread
-from tests.helpers import client
+from tests.helpers import client, reap
 from tests.loopback.test_cli import ENV
 
 if TYPE_CHECKING:
@@ -98,10 +98,7 @@ def test_serve_with_status_option() -> None:
         proc.terminate()
         assert proc.wait(15) == 0
     finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(10)
-        proc.stderr.close()
+        reap(proc)
 
 
 def _status_pair(rt: ReactorThread) -> tuple[Listener, Listener]:

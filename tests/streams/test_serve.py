@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from reactor.streams import Socket, connect, serve
+from tests.helpers import reap
 from tests.streams.plugins import shaky
 from tests.streams.support import run, until
 
@@ -128,11 +129,7 @@ def test_reactor_serve_echo_async_echoes_and_drains_on_signals(signum: int) -> N
         idle.close()
         assert proc.wait(15) == 0
     finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(10)
-        assert proc.stderr is not None
-        proc.stderr.close()
+        reap(proc)
 
 
 def test_reactor_serve_runs_a_bare_coroutine_function() -> None:
@@ -149,8 +146,4 @@ def test_reactor_serve_runs_a_bare_coroutine_function() -> None:
         err = proc.stderr.read()
         assert re.search(r"handler failed for \('127\.0\.0\.1', \d+\)", err), err
     finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(10)
-        assert proc.stderr is not None
-        proc.stderr.close()
+        reap(proc)

@@ -24,6 +24,7 @@ from reactor.protocol import PeerKey, Transport
 from reactor.testing import serve_plugin
 from reactor.tls import server_context
 from tests.externals import needs, program
+from tests.helpers import reap
 from tests.tls.conftest import CertFiles
 
 ERL = Path(__file__).parents[1] / "interop" / "erl"
@@ -68,10 +69,7 @@ def s_client(port: int, files: CertFiles, *args: str, data: bytes, expect: bytes
         proc.wait(timeout=20)
         output += proc.stdout.read()
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=5)
-        proc.stdout.close()
+        reap(proc)
     return output.decode(errors="replace")
 
 
