@@ -229,8 +229,10 @@ class Driver(Coroutine[object, object, object]):
                 and yielded._asyncio_future_blocking
                 and yielded.get_loop() is loop
             ):  # a plain future of this loop: nothing to refuse
+                # (told through the bound method: a Driver is a coroutine, and
+                # asyncio's debug mode refuses coroutines as callbacks)
                 yielded._asyncio_future_blocking = False
-                yielded.add_done_callback(self, context=self._context)
+                yielded.add_done_callback(self.__call__, context=self._context)
                 self._waiting = yielded
                 return
         self._waiting = yielded
@@ -243,7 +245,7 @@ class Driver(Coroutine[object, object, object]):
             error = self._refusal(yielded)
             if error is None:
                 yielded._asyncio_future_blocking = False
-                yielded.add_done_callback(self, context=context)
+                yielded.add_done_callback(self.__call__, context=context)
                 pending = self._pending
                 if isinstance(pending, asyncio.CancelledError) and yielded.cancel(
                     pending.args[0] if pending.args else None
@@ -252,7 +254,7 @@ class Driver(Coroutine[object, object, object]):
                 return
             self._pending = error
             self._waiting = None
-        self._loop.call_soon(self, None, context=context)
+        self._loop.call_soon(self.__call__, None, context=context)
 
     def _refusal(self, yielded: object) -> RuntimeError | None:
         """Why asyncio's task would refuse ``yielded``, if it would."""

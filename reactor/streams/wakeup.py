@@ -43,6 +43,12 @@ else:
     current_task = asyncio.tasks._current_tasks.get  # type: ignore[attr-defined]
 
 
+def _call(callback: Callable[[Wakeup], object], wakeup: Wakeup) -> None:
+    # The waiter may be a Driver, which is a coroutine: call_soon refuses
+    # those in asyncio's debug mode, so it is handed a plain function.
+    callback(wakeup)
+
+
 class Cancelled:
     """The :attr:`Wakeup.outcome` of a ``cancel(msg)``: raise ``CancelledError(msg)``."""
 
@@ -99,11 +105,11 @@ class Wakeup:
         self._context = None
         self.outcome = outcome
         if context is None:
-            self._loop.call_soon(callback, self)
+            self._loop.call_soon(_call, callback, self)
         elif current_task(self._loop) is None:
             context.run(callback, self)
         else:
-            self._loop.call_soon(callback, self, context=context)
+            self._loop.call_soon(_call, callback, self, context=context)
 
     def cancel(self, msg: object = None) -> bool:
         """``Task.cancel()``: the waiting ``recv`` raises ``CancelledError(msg)`` soon."""
@@ -114,7 +120,7 @@ class Wakeup:
         self._callback = None
         self._context = None
         self.outcome = Cancelled(msg)
-        self._loop.call_soon(callback, self, context=context)
+        self._loop.call_soon(_call, callback, self, context=context)
         return True
 
     def cancelled(self) -> bool:

@@ -224,6 +224,43 @@ def test_served_handlers_keep_their_own_context_across_recv() -> None:
     assert sorted(seen) == [(b"0", True, True), (b"1", True, True)]
 
 
+def test_asyncio_debug_mode_takes_the_drivers_callbacks() -> None:
+    # debug mode refuses coroutines (a Driver is one) as call_soon callbacks
+    served: list[tuple[asyncio.Task[object], Socket]] = []
+
+    async def handler(sock: Socket) -> str:
+        task = asyncio.current_task()
+        assert task is not None
+        served.append((task, sock))
+        await asyncio.sleep(0)
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        asyncio.get_running_loop().call_soon(fut.set_result, None)
+        await fut
+        with pytest.raises(asyncio.CancelledError):
+            await sock.recv(0)  # cancelled through the socket's Wakeup, below
+        await sock.send(b"cancelled")
+        with pytest.raises(Closed):
+            await sock.recv(0)  # the other task's close() wakes it through call_soon
+        return "done"
+
+    async def main() -> None:
+        asyncio.get_running_loop().set_debug(True)
+        server = serve(handler, 0)
+        client = await connect("127.0.0.1", server.port)
+        await until(lambda: served)
+        [(task, sock)] = served
+        await until(lambda: sock._waiting)
+        task.cancel()
+        assert await client.recv(0, timeout=5) == b"cancelled"
+        await until(lambda: sock._waiting)
+        sock.close()
+        assert (await task) == "done"
+        client.close()
+        server.close()
+
+    run(main())
+
+
 def test_a_driver_is_not_awaited_directly() -> None:
     async def nothing() -> None:
         pass
