@@ -6,10 +6,13 @@ import asyncio
 from typing import TYPE_CHECKING, TypeVar
 
 import reactor.aio
-from reactor.streams import ListenSocket, Socket, connect, listen
+from reactor.streams import DEFAULT_READ_BUFFER, ListenSocket, Socket, connect, listen
 
 if TYPE_CHECKING:
+    import ssl
     from collections.abc import Callable, Coroutine
+
+    from reactor.framing import PacketType
 
 T = TypeVar("T")
 
@@ -32,9 +35,22 @@ async def until(condition: Callable[[], object], turns: int = 10_000) -> None:
     raise AssertionError("condition never held")
 
 
-async def pair(**options: object) -> tuple[ListenSocket, Socket, Socket]:
-    """A listen socket, the server's accepted socket and the client's (same options)."""
-    lsock = listen(0, **options)  # type: ignore[arg-type]  # the tests pass valid options
+async def pair(
+    *,
+    packet: PacketType = 0,
+    max_size: int = 1 << 20,
+    read_buffer: int = DEFAULT_READ_BUFFER,
+    server_ssl: ssl.SSLContext | None = None,
+    client_ssl: ssl.SSLContext | None = None,
+    client_host: str = "127.0.0.1",
+) -> tuple[ListenSocket, Socket, Socket]:
+    """A listen socket, the server's accepted socket and the client's.
+
+    Both sockets start with the same ``packet``, ``max_size`` and
+    ``read_buffer``; under TLS each side has its own context, and the
+    client connects to ``client_host`` (the name its certificate check wants).
+    """
+    lsock = listen(0, packet=packet, max_size=max_size, read_buffer=read_buffer, ssl=server_ssl)
     parent = asyncio.current_task()
     assert parent is not None
 
@@ -44,5 +60,13 @@ async def pair(**options: object) -> tuple[ListenSocket, Socket, Socket]:
         return sock
 
     accepting = asyncio.create_task(acceptor())
-    client = await connect("127.0.0.1", lsock.port, timeout=5, **options)  # type: ignore[arg-type]
+    client = await connect(
+        client_host,
+        lsock.port,
+        packet=packet,
+        max_size=max_size,
+        read_buffer=read_buffer,
+        timeout=5,
+        ssl=client_ssl,
+    )
     return lsock, await accepting, client

@@ -389,18 +389,9 @@ def test_tls_under_the_socket_on_both_sides() -> None:
     ca.configure_trust(client_ctx)
 
     async def main() -> None:
-        lsock = listen(0, packet=2, ssl=server_ctx)
-        parent = asyncio.current_task()
-        assert parent is not None
-
-        async def acceptor() -> Socket:
-            sock = await lsock.accept(timeout=5)
-            sock.controlling_process(parent)
-            return sock
-
-        accepting = asyncio.create_task(acceptor())
-        client = await connect("localhost", lsock.port, packet=2, timeout=5, ssl=client_ctx)
-        server = await accepting
+        lsock, server, client = await pair(
+            packet=2, server_ssl=server_ctx, client_ssl=client_ctx, client_host="localhost"
+        )
         assert server.transport.get_extra_info("ssl_version") == "TLSv1.3"
         await client.send(b"Some Data")
         assert await server.recv(0, timeout=5) == b"Some Data"
