@@ -30,7 +30,7 @@ import asyncio
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any, cast
 
-from reactor.streams.wakeup import Wakeup, current_task
+from reactor.streams.wakeup import Wakeup, cancelled_error, current_task
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Generator
@@ -82,7 +82,6 @@ class Driver(Coroutine[object, object, object]):
     def send(self, value: object) -> object:
         """The task's step: the first starts the handler, the last ends with it."""
         if self._task is None:
-            self._task = cast("asyncio.Task[object]", current_task(self._loop))
             self._start(None)
         return self._outcome()
 
@@ -100,8 +99,6 @@ class Driver(Coroutine[object, object, object]):
         exc = val if isinstance(val, BaseException) else typ
         if isinstance(exc, type):
             exc = exc()
-        if self._task is None:
-            self._task = cast("asyncio.Task[object]", current_task(self._loop))
         self._start(exc)
         return self._outcome()
 
@@ -113,6 +110,9 @@ class Driver(Coroutine[object, object, object]):
         raise TypeError("a Driver is run by its task, not awaited")
 
     def _start(self, exc: BaseException | None) -> None:
+        """The task's first step: learn the task, start the handler (or throw into it)."""
+        if self._task is None:
+            self._task = cast("asyncio.Task[object]", current_task(self._loop))
         try:
             yielded = self.coro.send(None) if exc is None else self.coro.throw(exc)
         except BaseException as error:  # noqa: BLE001  the task's step raises it
@@ -158,7 +158,7 @@ class Driver(Coroutine[object, object, object]):
             return False
         if waiting is not None and self._pending is None and waiting.cancel(msg):
             return True
-        self._pending = asyncio.CancelledError() if msg is None else asyncio.CancelledError(msg)
+        self._pending = cancelled_error(msg)
         return True
 
     def done(self) -> bool:

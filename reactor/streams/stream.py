@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Literal, cast
 from reactor.framing import FrameTooLarge
 from reactor.streams.errors import Closed, NotOwner, NotPassive, Timeout
 from reactor.streams.receiver import DEFAULT_READ_BUFFER, Receiver
-from reactor.streams.wakeup import current_task
+from reactor.streams.wakeup import cancelled_error, current_task
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Generator
@@ -191,8 +191,7 @@ class Socket(Receiver):
         """The error for a recv woken by its deadline or a ``cancel()``."""
         if outcome is _TIMEOUT:
             return Timeout(f"nothing received in {timeout:g} s")
-        message = cast("Cancelled", outcome).message
-        return asyncio.CancelledError() if message is None else asyncio.CancelledError(message)
+        return cancelled_error(cast("Cancelled", outcome).message)
 
     def _take_checked(self, length: int) -> bytes | None:
         try:

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from contextvars import Context
 
-__all__ = ["Cancelled", "Wakeup", "current_task"]
+__all__ = ["Cancelled", "Wakeup", "cancelled_error", "current_task"]
 
 # asyncio.current_task(loop), asked twice per message: a builtin from 3.12 on,
 # before that a Python function reading this dict, read here directly.
@@ -47,6 +47,11 @@ def _call(callback: Callable[[Wakeup], object], wakeup: Wakeup) -> None:
     # The waiter may be a Driver, which is a coroutine: call_soon refuses
     # those in asyncio's debug mode, so it is handed a plain function.
     callback(wakeup)
+
+
+def cancelled_error(message: object) -> asyncio.CancelledError:
+    """``CancelledError(message)`` as asyncio raises it: with no args when ``message`` is None."""
+    return asyncio.CancelledError() if message is None else asyncio.CancelledError(message)
 
 
 class Cancelled:
