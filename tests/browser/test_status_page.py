@@ -84,9 +84,10 @@ def echo_rows(driver: WebDriver, echo_port: int) -> list[str]:
     return rows
 
 
-def wait(driver: WebDriver, condition: Callable[[], object], what: str) -> None:
-    """Until ``condition()`` is true; an element the page redrew meanwhile means look again."""
-    WebDriverWait(
+def wait(driver: WebDriver, condition: Callable[[], object], what: str) -> object:
+    """Until ``condition()`` is true, and what it returned; an element the page
+    redrew meanwhile means look again."""
+    return WebDriverWait(
         driver, 15, poll_frequency=0.1, ignored_exceptions=(StaleElementReferenceException,)
     ).until(lambda d: condition(), what)
 
@@ -149,7 +150,8 @@ def test_the_page_follows_the_table_live(browser: WebDriver) -> None:
         wait(browser, lambda: len(echo_rows(browser, echo.port)) == 3, "unfiltered")
 
         closed = name(c)
-        conn_id = cell(browser, closed, "id")
+        # read through wait: the live page may redraw the row between find and read
+        conn_id = str(wait(browser, lambda: cell(browser, closed, "id"), "its id"))
         wait(browser, lambda: click(browser, f'tr[data-peer="{closed}"] button.close'), "close")
         message = browser.find_element(By.ID, "message")
         wait(browser, lambda: f"closed connection #{conn_id}" in message.text, "the report")
