@@ -9,8 +9,10 @@ descriptor to registered ``data``, and :meth:`EpollSelector.poll`, the raw
 ``(SelectorKey, mask)`` tuples that :meth:`selectors.BaseSelector.select`
 builds for every event.
 
-Registration is lean too: the selector keeps the registered events and data
-in plain dicts and builds a :class:`selectors.SelectorKey` only when one is
+Registration is lean too: the selector keeps the registered data in a plain
+dict and the events in a byte per descriptor number (a ``bytearray``: 0 is
+not registered), which at 10,000 connections is 30 bytes a connection less
+than a second dict, and builds a :class:`selectors.SelectorKey` only when one is
 asked for, and :meth:`EpollSelector.discard` forgets a descriptor that is
 about to be closed without an ``epoll_ctl`` call (closing it removes it from
 the epoll set).
@@ -64,7 +66,7 @@ class _KeyMap(Mapping["_FileObject", "SelectorKey"]):
         self._selector = selector
 
     def __len__(self) -> int:
-        return len(self._selector._events)
+        return len(self._selector.watchers)
 
     def __getitem__(self, fileobj: _FileObject) -> SelectorKey:
         try:
@@ -73,7 +75,7 @@ class _KeyMap(Mapping["_FileObject", "SelectorKey"]):
             raise KeyError(fileobj) from None
 
     def __iter__(self) -> Iterator[_FileObject]:
-        return iter(self._selector._events)
+        return iter(self._selector.watchers)
 
 
 class EpollSelector(selectors.BaseSelector):
@@ -81,15 +83,22 @@ class EpollSelector(selectors.BaseSelector):
 
     def __init__(self) -> None:
         self._epoll = select.epoll()
-        self._events: dict[int, int] = {}  # fd -> selectors events
+        self._events = bytearray()  # [fd]: its selectors events, 0 if not registered
         self._fileobjs: dict[int, _FileObject] = {}  # only those registered as objects
         self.watchers: dict[int, object] = {}
         """Descriptor -> the ``data`` it was registered with."""
         self._map = _KeyMap(self)
 
+    def _registered(self, fd: int) -> int:
+        """The events ``fd`` is registered for; ``KeyError`` if none, as selectors says."""
+        events = self._events[fd] if fd < len(self._events) else 0
+        if not events:
+            raise KeyError(f"fd {fd} is not registered")
+        return events
+
     def _key(self, fd: int) -> SelectorKey:
         return selectors.SelectorKey(
-            self._fileobjs.get(fd, fd), fd, self._events[fd], self.watchers[fd]
+            self._fileobjs.get(fd, fd), fd, self._registered(fd), self.watchers[fd]
         )
 
     @staticmethod
@@ -103,10 +112,13 @@ class EpollSelector(selectors.BaseSelector):
     def register(self, fileobj: _FileObject, events: int, data: object = None) -> SelectorKey:
         """Watch ``fileobj`` for ``events`` (``EVENT_READ`` and/or ``EVENT_WRITE``)."""
         fd = _fileno(fileobj)
-        if fd in self._events:
+        registered = self._events
+        if fd < len(registered) and registered[fd]:
             raise KeyError(f"{fileobj!r} (fd {fd}) is already registered")
         self._epoll.register(fd, self._epoll_events(events))
-        self._events[fd] = events
+        if fd >= len(registered):  # grown in steps, as a list is
+            registered.extend(bytes(max(fd + 1 - len(registered), len(registered) // 8, 64)))
+        registered[fd] = events
         self.watchers[fd] = data
         if fileobj is not fd:
             self._fileobjs[fd] = fileobj
@@ -124,15 +136,15 @@ class EpollSelector(selectors.BaseSelector):
     def discard(self, fd: int) -> None:
         """Forget ``fd`` without telling the kernel: for a descriptor about to be
         closed, since closing it removes it from the epoll set."""
-        del self._events[fd]
-        del self.watchers[fd]
+        del self.watchers[fd]  # KeyError if absent, as selectors says
+        self._events[fd] = 0
         if self._fileobjs:
             self._fileobjs.pop(fd, None)
 
     def modify(self, fileobj: _FileObject, events: int, data: object = None) -> SelectorKey:
         """Change the events or data of a registered ``fileobj``."""
         fd = _fileno(fileobj)
-        if self._events[fd] != events:  # KeyError if absent, as selectors says
+        if self._registered(fd) != events:
             self._epoll.modify(fd, self._epoll_events(events))
             self._events[fd] = events
         self.watchers[fd] = data
@@ -143,8 +155,8 @@ class EpollSelector(selectors.BaseSelector):
         ready = []
         registered = self._events
         for fd, bits in self.poll(timeout):
-            wanted = registered.get(fd)
-            if wanted is not None:
+            wanted = registered[fd] if fd < len(registered) else 0
+            if wanted:
                 events = (selectors.EVENT_READ if bits & READ_BITS else 0) | (
                     selectors.EVENT_WRITE if bits & WRITE_BITS else 0
                 )
@@ -158,7 +170,7 @@ class EpollSelector(selectors.BaseSelector):
         elif timeout <= 0:
             timeout = 0
         try:
-            return self._epoll.poll(timeout, max(len(self._events), 1))
+            return self._epoll.poll(timeout, max(len(self.watchers), 1))
         except InterruptedError:
             return []
 
