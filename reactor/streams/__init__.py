@@ -36,8 +36,8 @@ from __future__ import annotations
 from reactor.streams.errors import Closed, NotOwner, NotPassive, StreamError, Timeout
 from reactor.streams.messages import Mailbox, Message, Tcp, TcpClosed, TcpError, TcpPassive
 from reactor.streams.plugin import AsyncPlugin
-from reactor.streams.server import ListenSocket, SocketOptions, connect, listen, serve
-from reactor.streams.stream import DEFAULT_READ_BUFFER, Socket
+from reactor.streams.server import ListenSocket, connect, listen, serve
+from reactor.streams.stream import DEFAULT_READ_BUFFER, Socket, SocketOptions
 
 __all__ = [
     "DEFAULT_READ_BUFFER",

@@ -12,9 +12,13 @@ task inside the handler, in the task's context.  A handler waiting in
 reactor's dispatch, not a task step: a third of what a task step costs
 (``python -m bench.task_floor``).
 
-The driver takes what the handler yields as asyncio's task does: a
-socket's :class:`~reactor.streams.wakeup.Wakeup` or an asyncio future (it
-waits until it is done), ``None`` (``asyncio.sleep(0)``: go on at the next
+The driver of a handler that ``serve()`` runs is also what the recv of
+its socket waits on (the socket's waiter, in place of a
+:class:`~reactor.streams.wakeup.Wakeup`): a read wakes the driver, and the
+driver resumes the handler, with nothing between.  The driver takes
+anything else the handler yields as asyncio's task does: another socket's
+:class:`~reactor.streams.wakeup.Wakeup` or an asyncio future (it waits
+until it is done), ``None`` (``asyncio.sleep(0)``: go on at the next
 loop iteration), anything else a ``RuntimeError`` thrown into the handler.
 ``Task.cancel()`` reaches the driver as the ``cancel`` of what the task
 waits on, and the driver cancels what the handler waits on, or throws
@@ -30,7 +34,7 @@ import asyncio
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any, cast
 
-from reactor.streams.wakeup import Wakeup, cancelled_error, current_task
+from reactor.streams.wakeup import BLOCKING, Wakeup, cancelled_error, current_task
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Generator
@@ -55,9 +59,15 @@ class _Finished:
 
 
 class Driver(Coroutine[object, object, object]):
-    """Runs ``coro`` for the task made with it: ``loop.create_task(Driver(loop, coro))``."""
+    """Runs ``coro`` for the task made with it: ``loop.create_task(Driver(loop, coro))``.
+
+    After ``sock.set_owner(task, driver)`` (as ``serve()`` does) a recv of
+    ``sock`` waits on the driver.
+    """
 
     __slots__ = ("_callback", "_context", "_loop", "_pending", "_task", "_waiting", "coro")
+
+    _asyncio_future_blocking = BLOCKING  # the task waits on it from its first step to its last
 
     def __init__(
         self, loop: asyncio.AbstractEventLoop, coro: Coroutine[object, object, object]
@@ -68,11 +78,16 @@ class Driver(Coroutine[object, object, object]):
         self._task: asyncio.Task[object] | None = None  # known from the first step on
         self._callback: Callable[[Driver], object] | None = None  # the task's wake-up
         self._context: Context | None = None  # the task's context: every step runs in it
-        # What the handler waits on: a Wakeup or anything future-shaped (Any:
-        # asyncio's task takes any such object), None (resumed soon, or
-        # running now), a _Finished once it ended.
+        # What the handler waits on: the driver itself (a recv of its
+        # socket), another Wakeup or anything future-shaped (Any: asyncio's
+        # task takes any such object), None (resumed soon, or running now),
+        # a _Finished once it ended.
         self._waiting: Any = None
         self._pending: BaseException | None = None  # to throw into it at its next step
+
+    outcome = None
+    """Always ``None`` (a :class:`.Wakeup`'s is what its recv raises): the
+    driver throws what its socket's recv is woken with into the handler."""
 
     def __repr__(self) -> str:
         return f"<Driver of {self.coro!r}>"
@@ -83,7 +98,7 @@ class Driver(Coroutine[object, object, object]):
         """The task's step: the first starts the handler, the last ends with it."""
         if self._task is None:
             self._start(None)
-        return self._outcome()
+        return self._handed_back()
 
     def __next__(self) -> object:
         return self.send(None)
@@ -100,7 +115,7 @@ class Driver(Coroutine[object, object, object]):
         if isinstance(exc, type):
             exc = exc()
         self._start(exc)
-        return self._outcome()
+        return self._handed_back()
 
     def close(self) -> None:
         """Close the handler's coroutine."""
@@ -120,7 +135,7 @@ class Driver(Coroutine[object, object, object]):
             return
         self._waiting = yielded
 
-    def _outcome(self) -> object:
+    def _handed_back(self) -> object:
         """The driver while the handler runs (the task waits on it), else the handler's end."""
         waiting = self._waiting
         if type(waiting) is not _Finished:
@@ -130,15 +145,12 @@ class Driver(Coroutine[object, object, object]):
             raise waiting.error
         raise StopIteration(waiting.value)
 
-    # -- the future the task waits on ---------------------------------------------------
-
     @property
-    def _asyncio_future_blocking(self) -> bool:
-        return True  # read once, by the task's first step: it waits on the driver
+    def task(self) -> asyncio.Task[object] | None:
+        """The task running the driver, from its first step on."""
+        return self._task
 
-    @_asyncio_future_blocking.setter
-    def _asyncio_future_blocking(self, value: bool) -> None:
-        pass
+    # -- the future the task waits on ---------------------------------------------------
 
     def add_done_callback(
         self, fn: Callable[[Driver], object], *, context: Context | None = None
@@ -156,6 +168,11 @@ class Driver(Coroutine[object, object, object]):
         waiting = self._waiting
         if type(waiting) is _Finished:
             return False
+        if waiting is self:  # a recv of its socket: it raises CancelledError(msg)
+            self._waiting = None
+            self._pending = cancelled_error(msg)
+            self._soon()
+            return True
         if waiting is not None and self._pending is None and waiting.cancel(msg):
             return True
         self._pending = cancelled_error(msg)
@@ -164,6 +181,31 @@ class Driver(Coroutine[object, object, object]):
     def done(self) -> bool:
         """Whether the handler ended."""
         return type(self._waiting) is _Finished
+
+    # -- the waiter the socket's recv waits on -------------------------------------------
+
+    def wake(self, outcome: BaseException | None = None) -> None:
+        """Resume the socket's waiting recv, if any; ``outcome`` is an error it raises."""
+        if self._waiting is not self:
+            return
+        self._waiting = None
+        if outcome is not None:
+            self._pending = outcome  # thrown in: the recv raises it where it waits
+        if current_task(self._loop) is None:  # the reactor's dispatch, or a timer
+            context = self._context
+            assert context is not None  # the task waits on the driver: it said its context
+            context.run(self, None)
+        else:  # one task cannot step another: at the loop's next iteration
+            self._soon()
+
+    def disarm(self) -> None:
+        """The recv stopped waiting (its coroutine was closed or thrown into)."""
+        if self._waiting is self:
+            self._waiting = None
+
+    def _soon(self) -> None:
+        # (a bound method: asyncio's debug mode refuses coroutines as callbacks)
+        self._loop.call_soon(self.__call__, None, context=self._context)
 
     # -- what the task's repr and get_stack() read: the handler's ---------------------------
 
@@ -217,8 +259,10 @@ class Driver(Coroutine[object, object, object]):
             return
         _leave_task(loop, task)
         if self._pending is None:
-            if type(yielded) is Wakeup:  # a recv waits: Wakeup.add_done_callback, inline
-                yielded._asyncio_future_blocking = False
+            if yielded is self:  # its socket's recv waits again
+                self._waiting = self
+                return
+            if type(yielded) is Wakeup:  # another socket's: Wakeup.add_done_callback, inline
                 yielded._callback = self
                 yielded._context = self._context
                 yielded.outcome = None
@@ -240,6 +284,10 @@ class Driver(Coroutine[object, object, object]):
 
     def _arm(self, yielded: Any) -> None:
         """Wait for what the handler yielded, as asyncio's task would."""
+        if yielded is self:  # its socket's recv: woken by the socket
+            if self._pending is None:
+                return
+            yielded = self._waiting = None  # throw the pending error in at once
         context = self._context
         if yielded is not None:
             error = self._refusal(yielded)

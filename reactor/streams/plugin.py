@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, cast
 
 from reactor.aio import Loop
 from reactor.aio.selector import AioReactor
-from reactor.streams.server import SocketOptions, Spawner
+from reactor.streams.spawner import Spawner
 
 if TYPE_CHECKING:
     import argparse
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from reactor.framing import PacketType
     from reactor.protocol import ActiveMode, EventLoop, Factory
-    from reactor.streams.stream import Socket
+    from reactor.streams.stream import Socket, SocketOptions
 
 __all__ = ["AsyncPlugin", "ServeReactor", "is_async_plugin"]
 
@@ -112,7 +112,7 @@ class AsyncPlugin:
         return ServeReactor()
 
     def make_factory(self, loop: EventLoop, options: argparse.Namespace) -> Factory:
-        """A :class:`~reactor.streams.server.Spawner` on ``loop``'s asyncio loop."""
+        """A :class:`~reactor.streams.spawner.Spawner` on ``loop``'s asyncio loop."""
         if not isinstance(loop, ServeReactor):
             raise TypeError("an async plugin runs on the reactor of its make_reactor()")
         return cast("Factory", Spawner(loop.aio, self.handle, self.options))

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
     from reactor.framing import Framer, PacketType
     from reactor.protocol import ActiveMode, Transport
+    from reactor.streams.driver import Driver
 
 __all__ = ["DEFAULT_READ_BUFFER", "Receiver"]
 
@@ -49,6 +50,18 @@ DEFAULT_READ_BUFFER = 256 * 1024
 
 _EMPTY = b""
 
+# The bits of a receiver's _flags: what used to be nine boolean slots, one
+# int now (an idle socket is 64 bytes smaller; a test of several is one &).
+WAITING = 1  # a recv is waiting (suspended, or woken and not yet resumed)
+PAUSED = 2  # reading paused: past read_buffer unread
+EOF = 4  # the peer's EOF arrived
+LOST = 8  # connection_lost was called
+CLOSED = 16  # close() here
+DRAINING = 32  # a graceful drain asked to close once what was received is taken
+NOTICE = 64  # TcpClosed (and TcpError) queued
+NOTIFY_PASSIVE = 128  # active=N: say TcpPassive when the budget runs out
+EXIT_ON_CLOSE = 256  # close on the peer's EOF (gen_tcp's exit_on_close)
+
 
 class Receiver:
     """The handler half of :class:`~reactor.streams.Socket` (its only base)."""
@@ -56,28 +69,20 @@ class Receiver:
     __slots__ = (
         "_active",
         "_buf",
-        "_closed",
-        "_draining",
         "_encoder",
-        "_eof",
         "_error",
-        "_exit_on_close",
+        "_flags",
         "_limit",
         "_loop",
-        "_lost",
         "_mailbox",
         "_max_size",
-        "_notice",
-        "_notify_passive",
         "_off",
         "_owner",
         "_packet",
-        "_paused",
         "_queued",
         "_scanned",
         "_senders",
         "_transport",
-        "_waiting",
         "_wakeup",
         "on_made",
     )
@@ -105,26 +110,20 @@ class Receiver:
         self._max_size = max_size
         self._encoder: Framer | None = None
         self._active = 0  # -1: active true; 0: passive; N: N more messages
-        self._notify_passive = False
+        self._flags = EXIT_ON_CLOSE if exit_on_close else 0  # the state bits below
         self._mailbox: Mailbox | None = None
         self._queued = 0  # bytes of data messages in the mailbox
         self._limit = read_buffer
-        self._paused = False
-        self._wakeup = Wakeup(loop)  # what a waiting recv's task is suspended on
-        self._waiting = False  # a recv is waiting (suspended, or woken and not yet resumed)
+        # What a waiting recv's task is suspended on: the Driver of the task
+        # serve() runs, or else a Wakeup (this one, until then).
+        self._wakeup: Wakeup | Driver = Wakeup(loop)
         self._senders: list[asyncio.Future[None]] | None = None
-        self._eof = False  # the peer's EOF arrived
-        self._lost = False  # connection_lost was called
-        self._closed = False  # close() here
         self._error: Exception | None = None  # why it was lost, or a framing error
-        self._notice = False  # TcpClosed (and TcpError) queued
-        self._exit_on_close = exit_on_close
-        self._draining = False
         self.setopts(packet=packet, max_size=max_size, active=active)
 
     def __repr__(self) -> str:
         peer = self._transport.peer if self._transport is not None else None
-        return f"<Socket {peer} {'closed' if self._lost or self._closed else 'open'}>"
+        return f"<Socket {peer} {'closed' if self._flags & (LOST | CLOSED) else 'open'}>"
 
     # -- the handler side: what the connection calls ---------------------------------
 
@@ -151,23 +150,23 @@ class Receiver:
             buf += data
         if self._active:
             self._deliver()
-        elif self._waiting:
+        elif self._flags & WAITING:
             self._wakeup.wake()
             return  # it takes what it needs; it reads on while it waits
-        if len(self._buf) - self._off + self._queued > self._limit and not self._paused:
-            self._paused = True
+        if len(self._buf) - self._off + self._queued > self._limit and not self._flags & PAUSED:
+            self._flags |= PAUSED
             if self._transport is not None:
                 self._transport.pause_reading()
 
     def eof_received(self) -> bool:
         """The peer closed its side: recv returns what is buffered, then ``Closed``."""
-        self._eof = True
+        self._flags |= EOF
         self._wake()
-        return not self._exit_on_close
+        return not self._flags & EXIT_ON_CLOSE
 
     def connection_lost(self, exc: Exception | None) -> None:
         """The connection is gone; a waiting ``recv`` or ``send`` hears of it."""
-        self._lost = True
+        self._flags |= LOST
         if exc is not None and self._error is None:
             self._error = exc
         self._wake()
@@ -191,11 +190,11 @@ class Receiver:
 
     def drain_requested(self) -> None:
         """A graceful drain: close once what was received is taken (at once if idle)."""
-        self._draining = True
+        self._flags |= DRAINING
         self._check_drain()
 
     def _check_drain(self) -> None:
-        if self._draining and len(self._buf) == self._off and not self._queued:
+        if self._flags & DRAINING and len(self._buf) == self._off and not self._queued:
             transport = self._transport
             if transport is not None:
                 transport.close_when_done()
@@ -259,11 +258,11 @@ class Receiver:
         return length_frame(buf, off, cast("int", packet), limit)
 
     def _taken(self) -> None:
-        if self._paused and len(self._buf) - self._off + self._queued <= self._limit // 2:
-            self._paused = False
-            if self._transport is not None and not self._lost:
+        if self._flags & PAUSED and len(self._buf) - self._off + self._queued <= self._limit // 2:
+            self._flags &= ~PAUSED
+            if self._transport is not None and not self._flags & LOST:
                 self._transport.resume_reading()
-        if self._draining:
+        if self._flags & DRAINING:
             self._check_drain()
 
     def _message_taken(self, size: int) -> None:
@@ -276,7 +275,7 @@ class Receiver:
         log.info("closing %s: %s", peer, exc)
         self._buf = _EMPTY
         self._off = 0
-        self._eof = True
+        self._flags |= EOF
         if self._transport is not None:
             self._transport.abort()
 
@@ -304,15 +303,15 @@ class Receiver:
             mailbox.put(Tcp(message))
             if self._active > 0:
                 self._active -= 1
-                if not self._active and self._notify_passive:
+                if not self._active and self._flags & NOTIFY_PASSIVE:
                     mailbox.put(TcpPassive())
         if (
             self._active
-            and not self._notice
-            and (self._eof or self._lost)
+            and not self._flags & NOTICE
+            and self._flags & (EOF | LOST)
             and len(self._buf) == self._off
         ):
-            self._notice = True
+            self._flags |= NOTICE
             error = self._error
             if error is not None:
                 mailbox.put(TcpError(error))
@@ -350,7 +349,10 @@ class Receiver:
             self._encoder = None if kind == 0 else make_framer(kind, self._max_size)
             self._scanned = self._off
         if exit_on_close is not None:
-            self._exit_on_close = exit_on_close
+            if exit_on_close:
+                self._flags |= EXIT_ON_CLOSE
+            else:
+                self._flags &= ~EXIT_ON_CLOSE
         if read_buffer is not None:
             if read_buffer < 1:
                 raise ValueError(f"read_buffer must be at least 1, got {read_buffer}")
@@ -359,7 +361,7 @@ class Receiver:
             self._set_active(active)
 
     def _set_active(self, mode: ActiveMode) -> None:
-        self._notify_passive = False
+        self._flags &= ~NOTIFY_PASSIVE
         if mode is True:
             self._active = -1
         elif mode is False:
@@ -370,7 +372,7 @@ class Receiver:
             if not -32768 <= mode <= 32767:
                 raise ValueError(f"active must be in -32768..32767, not {mode}")
             self._active = max(max(self._active, 0) + mode, 0)
-            self._notify_passive = True
+            self._flags |= NOTIFY_PASSIVE
             if not self._active:
                 self._mailbox_needed().put(TcpPassive())
         else:
@@ -386,11 +388,11 @@ class Receiver:
         elif self._active == 0:
             active = False
         else:
-            active = self._active if self._notify_passive else "once"
+            active = self._active if self._flags & NOTIFY_PASSIVE else "once"
         return {
             "packet": self._packet,
             "max_size": self._max_size,
             "active": active,
-            "exit_on_close": self._exit_on_close,
+            "exit_on_close": bool(self._flags & EXIT_ON_CLOSE),
             "read_buffer": self._limit,
         }

@@ -16,13 +16,11 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextvars
-import logging
-from typing import TYPE_CHECKING, TypedDict, cast
+from typing import TYPE_CHECKING, cast
 
 from reactor.aio import Loop
-from reactor.streams.driver import Driver
-from reactor.streams.errors import Closed, StreamError, Timeout
+from reactor.streams.errors import Closed, Timeout
+from reactor.streams.spawner import Spawner
 from reactor.streams.stream import DEFAULT_READ_BUFFER, Socket
 
 if TYPE_CHECKING:
@@ -33,28 +31,15 @@ if TYPE_CHECKING:
     from reactor.listener import Listener
     from reactor.protocol import ActiveMode, PeerKey
     from reactor.streams.receiver import Receiver
+    from reactor.streams.stream import SocketOptions
 
 __all__ = [
     "ListenSocket",
-    "SocketOptions",
-    "Spawner",
     "connect",
     "listen",
     "running_loop",
     "serve",
 ]
-
-log = logging.getLogger(__name__)
-
-
-class SocketOptions(TypedDict, total=False):
-    """The options every socket of a ``listen`` or ``connect`` starts with (``setopts``)."""
-
-    packet: PacketType
-    max_size: int
-    active: ActiveMode
-    exit_on_close: bool
-    read_buffer: int
 
 
 def running_loop() -> Loop:
@@ -228,69 +213,6 @@ def _settle(done: asyncio.Future[None]) -> None:
 def _no_connection(waiter: asyncio.Future[Socket | None]) -> None:
     if not waiter.done():
         waiter.set_result(None)
-
-
-class Spawner:
-    """A listener's factory that runs ``handle(sock)`` in a task per connection.
-
-    The task owns its socket; when it ends the socket is closed (flushing
-    what was sent), and a handler that raised is logged with the peer key
-    and aborts its own connection only.  :attr:`tasks` maps the live tasks
-    to their sockets.  Each task is named after the handler (its
-    ``__qualname__``, what ``task.get_name()`` returns).
-    """
-
-    __slots__ = ("_context", "_done", "_name", "handle", "loop", "options", "tasks")
-
-    def __init__(
-        self,
-        loop: asyncio.AbstractEventLoop,
-        handle: Callable[[Socket], Coroutine[object, object, object]],
-        options: SocketOptions,
-    ) -> None:
-        Socket(loop, **options)  # a bad option fails here, not per accept
-        self.loop = loop
-        self.handle = handle
-        self.options = options
-        self.tasks: dict[asyncio.Task[object], Socket] = {}
-        """The handlers running now, and their sockets."""
-        self._done = self._finished  # one bound method for every task
-        # ... run in one context: a task's done callback would copy one each
-        self._context = contextvars.copy_context()
-        # Each task is named after the handler, one string for all of them
-        # (asyncio's default makes a "Task-N" string per task before 3.12).
-        self._name = getattr(handle, "__qualname__", None) or repr(handle)
-
-    def __call__(self, peer: PeerKey) -> Socket:
-        """A socket for ``peer`` and the task that serves it."""
-        sock = Socket(self.loop, **self.options)
-        sock.on_made = self._start  # once connected (after the TLS handshake, under TLS)
-        return sock
-
-    def _start(self, sock: Receiver) -> None:
-        assert isinstance(sock, Socket)
-        # the task runs a Driver, which steps the handler itself (see its module)
-        task: asyncio.Task[object] = self.loop.create_task(
-            Driver(self.loop, self.handle(sock)), name=self._name
-        )
-        sock.set_owner(task)
-        self.tasks[task] = sock
-        task.add_done_callback(self._done, context=self._context)
-
-    def _finished(self, task: asyncio.Task[object]) -> None:
-        """A task ended: close its socket; log a failure with the peer key."""
-        sock = self.tasks.pop(task)
-        if task.cancelled():
-            sock.abort()
-            return
-        exc = task.exception()
-        if exc is None or isinstance(exc, StreamError):
-            sock.close()  # flushes what the handler sent
-            if exc is not None:
-                log.debug("connection %s ended: %s", sock.last_peer, exc)
-            return
-        log.error("handler failed for %s", sock.last_peer, exc_info=exc)
-        sock.abort()
 
 
 def listen(

@@ -15,23 +15,40 @@ from __future__ import annotations
 
 import asyncio
 import types
-from typing import TYPE_CHECKING, Literal, cast
+from typing import TYPE_CHECKING, Literal, TypedDict, cast
 
 from reactor.framing import FrameTooLarge
+from reactor.streams.driver import Driver
 from reactor.streams.errors import Closed, NotOwner, NotPassive, Timeout
-from reactor.streams.receiver import DEFAULT_READ_BUFFER, Receiver
-from reactor.streams.wakeup import cancelled_error, current_task
+from reactor.streams.receiver import (
+    CLOSED,
+    DEFAULT_READ_BUFFER,
+    DRAINING,
+    EOF,
+    LOST,
+    PAUSED,
+    WAITING,
+    Receiver,
+)
+from reactor.streams.wakeup import Wakeup, current_task
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Generator
 
-    from reactor.protocol import PeerKey, Transport
+    from reactor.framing import PacketType
+    from reactor.protocol import ActiveMode, PeerKey, Transport
     from reactor.streams.messages import Mailbox, Message
-    from reactor.streams.wakeup import Cancelled
 
-__all__ = ["DEFAULT_READ_BUFFER", "Socket"]
+__all__ = ["DEFAULT_READ_BUFFER", "Socket", "SocketOptions"]
 
-_TIMEOUT = object()  # the result a recv waiter gets when its deadline passes
+# The receiver's bits that recv and send test together: one constant each
+# (Python folds no names, so PAUSED | DRAINING would be computed per test).
+_SLOW_WAIT = PAUSED | WAITING | EOF | LOST  # a recv that waits needs _start_waiting
+_HELD = PAUSED | DRAINING  # the inline take would have something to tell
+_ENDED = EOF | LOST
+_GONE = LOST | CLOSED
+_NOT_WAITING = ~WAITING
+
 _EMPTY = b""
 
 
@@ -48,8 +65,18 @@ class _Sent:
 _SENT = _Sent()
 
 
-def _expire(sock: Socket) -> None:
-    sock._wakeup.wake(_TIMEOUT)
+class SocketOptions(TypedDict, total=False):
+    """The options every socket of a ``listen`` or ``connect`` starts with (``setopts``)."""
+
+    packet: PacketType
+    max_size: int
+    active: ActiveMode
+    exit_on_close: bool
+    read_buffer: int
+
+
+def _expire(sock: Socket, timeout: float) -> None:
+    sock._wakeup.wake(Timeout(f"nothing received in {timeout:g} s"))
 
 
 class Socket(Receiver):
@@ -101,9 +128,18 @@ class Socket(Receiver):
             raise Closed("the socket is not connected")
         return self._transport
 
-    def set_owner(self, task: asyncio.Task[object] | None) -> None:
-        """Make ``task`` the owner, unchecked (``accept``, ``connect`` and ``serve`` do)."""
+    def set_owner(self, task: asyncio.Task[object] | None, driver: Driver | None = None) -> None:
+        """Make ``task`` the owner, unchecked (``accept``, ``connect`` and ``serve`` do).
+
+        ``driver`` is the :class:`~reactor.streams.driver.Driver` that
+        ``task`` runs (``serve`` passes it): a waiting ``recv`` then waits on
+        the driver, which resumes the handler with nothing between.
+        """
         self._owner = task
+        if driver is not None:
+            self._wakeup = driver
+        elif isinstance(self._wakeup, Driver):
+            self._wakeup = Wakeup(self._loop)
 
     def controlling_process(self, task: asyncio.Task[object]) -> None:
         """Hand the socket to ``task`` (``gen_tcp:controlling_process/2``).
@@ -116,6 +152,8 @@ class Socket(Receiver):
         if not isinstance(task, asyncio.Task):
             raise TypeError(f"controlling_process() needs an asyncio.Task, not {task!r}")
         self._owner = task
+        if isinstance(self._wakeup, Driver) and self._wakeup.task is not task:
+            self._wakeup = Wakeup(self._loop)  # a driver waits for its own task only
 
     @types.coroutine
     def recv(
@@ -135,7 +173,7 @@ class Socket(Receiver):
         if (
             current_task(self._loop) is not self._owner
             or self._active
-            or self._closed
+            or self._flags & CLOSED
             or length < 0
         ):
             self._refuse_recv(length)
@@ -144,22 +182,21 @@ class Socket(Receiver):
             message = self._take_checked(length)
             if message is not None:
                 return message
-        if timeout is None and not (self._paused or self._waiting or self._eof or self._lost):
+        if timeout is None and not self._flags & _SLOW_WAIT:
             handle = None  # the common case, inline: wait with no deadline
         else:
             handle = self._start_waiting(timeout)
-        self._waiting = True
+        self._flags |= WAITING
         try:  # few locals: this frame is what an idle connection's recv keeps
             while True:
-                self._wakeup._asyncio_future_blocking = True
                 yield self._wakeup  # the task suspends on it until the socket wakes it
                 if self._wakeup.outcome is not None:
-                    raise self._woken_by(self._wakeup.outcome, timeout)
+                    self._woken_by()
                 message = self._buf
                 if (
                     type(message) is bytes
                     and message
-                    and not (self._off or length or self._packet or self._paused or self._draining)
+                    and not (self._off or length or self._packet or self._flags & _HELD)
                 ):
                     # _take's recv(0) of a raw stream, inline on the hot path:
                     # the read's own bytes, nothing paused or draining to tell
@@ -173,7 +210,9 @@ class Socket(Receiver):
             self._wakeup.disarm()  # closed or thrown into while suspended: the task is gone
             raise
         finally:
-            self._waiting = False
+            # not "&=", whose stack depth under the finally's exception would
+            # make every suspended recv frame a word bigger
+            self._flags = self._flags & _NOT_WAITING
             if handle is not None:
                 handle.cancel()
 
@@ -182,16 +221,17 @@ class Socket(Receiver):
             raise NotOwner("only the task that owns the socket may recv")
         if self._active:
             raise NotPassive("recv on a socket in an active mode (read sock.messages)")
-        if self._closed:
+        if self._flags & CLOSED:
             raise Closed("the socket was closed")
         raise ValueError(f"length must be >= 0, not {length}")
 
-    @staticmethod
-    def _woken_by(outcome: object, timeout: float | None) -> BaseException:
-        """The error for a recv woken by its deadline or a ``cancel()``."""
-        if outcome is _TIMEOUT:
-            return Timeout(f"nothing received in {timeout:g} s")
-        return cancelled_error(cast("Cancelled", outcome).message)
+    def _woken_by(self) -> None:
+        """Raise what the recv was woken with: its deadline's Timeout, a cancel's error."""
+        wakeup = self._wakeup
+        assert isinstance(wakeup, Wakeup)  # a Driver throws its wake's error in instead
+        error, wakeup.outcome = wakeup.outcome, None  # the socket keeps no traceback
+        assert error is not None
+        raise error
 
     def _take_checked(self, length: int) -> bytes | None:
         try:
@@ -202,19 +242,21 @@ class Socket(Receiver):
 
     def _start_waiting(self, timeout: float | None) -> asyncio.TimerHandle | None:
         self._raise_if_done()
-        if self._waiting:
+        if self._flags & WAITING:
             raise RuntimeError("recv is already waiting on this socket")
         if timeout is not None and timeout <= 0:
             raise Timeout("nothing to receive")
-        if self._paused:  # it needs more than is buffered: read on while it waits
-            self._paused = False
+        if self._flags & PAUSED:  # it needs more than is buffered: read on while it waits
+            self._flags &= ~PAUSED
             self._connected().resume_reading()
-        return self._loop.call_later(timeout, _expire, self) if timeout is not None else None
+        return (
+            self._loop.call_later(timeout, _expire, self, timeout) if timeout is not None else None
+        )
 
     def _raise_if_done(self) -> None:
-        if self._closed:
+        if self._flags & CLOSED:
             raise Closed("the socket was closed")
-        if self._eof or self._lost:
+        if self._flags & _ENDED:
             raise Closed("the peer closed the connection") from self._error
 
     def send(self, data: bytes | bytearray | memoryview) -> Awaitable[None]:
@@ -228,7 +270,7 @@ class Socket(Receiver):
         coroutine is made per message while the peer keeps up.)
         """
         transport = self._transport
-        if transport is None or self._lost or self._closed or transport.is_closing():
+        if transport is None or self._flags & _GONE or transport.is_closing():
             raise Closed("the socket is closed")
         encoder = self._encoder
         transport.write(data if encoder is None else encoder.encode(bytes(data)))
@@ -243,7 +285,7 @@ class Socket(Receiver):
         else:
             self._senders.append(sender)
         await sender
-        if self._lost:
+        if self._flags & LOST:
             raise Closed("the connection was lost before the data was sent") from self._error
 
     def shutdown(self, how: Literal["write", "read", "read_write"] = "write") -> None:
@@ -256,7 +298,7 @@ class Socket(Receiver):
         elif how == "read":
             self._buf = _EMPTY
             self._off = 0
-            self._eof = True
+            self._flags |= EOF
             transport.pause_reading()
             self._wake()
         elif how == "read_write":
@@ -266,9 +308,9 @@ class Socket(Receiver):
 
     def close(self) -> None:
         """``gen_tcp:close/1``: flush what was sent, then close.  Any task may."""
-        if self._closed:
+        if self._flags & CLOSED:
             return
-        self._closed = True
+        self._flags |= CLOSED
         self._buf = _EMPTY
         self._off = 0
         self._queued = 0

@@ -8,8 +8,9 @@ context=...)`` to be told, ``result()`` once told, and ``cancel(msg)`` for
 on a streams echo costs a future, a loop handle and five Python calls of
 ``call_soon`` per message; :class:`Wakeup` is reused by every ``recv`` of
 its socket instead, and carries no data: it only says "look again", and
-``recv`` reads :attr:`Wakeup.outcome` (``None``, or why it must stop
-waiting) when it resumes.
+``recv`` reads :attr:`Wakeup.outcome` when it resumes: ``None``, or the
+error it raises instead (its deadline's :class:`~reactor.streams.Timeout`,
+a cancel's ``CancelledError``).
 
 Waking steps the task at once when no task is running, that is when the
 wake comes from the reactor's dispatch of a read, an EOF or a lost
@@ -18,14 +19,16 @@ connection, or from a timer: the task resumes where a callback handler's
 dispatch.  Woken from inside a running task (another task closing the
 socket, say) it goes through ``call_soon`` as a future's callbacks do, since
 one task cannot step another.  ``cancel()`` always goes through
-``call_soon``, as asyncio's futures do.  The waiter of a handler that
-``serve()`` runs is not its task but the task's
-:class:`~reactor.streams.driver.Driver`, which resumes the handler itself.
+``call_soon``, as asyncio's futures do.  A socket that ``serve()`` runs a
+handler for has no Wakeup: its waiter is the handler task's
+:class:`~reactor.streams.driver.Driver`, which resumes the handler itself
+(and throws such an error into it).
 """
 
 from __future__ import annotations
 
 import asyncio
+import operator
 import sys
 from typing import TYPE_CHECKING, cast
 
@@ -33,7 +36,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from contextvars import Context
 
-__all__ = ["Cancelled", "Wakeup", "cancelled_error", "current_task"]
+__all__ = ["BLOCKING", "Wakeup", "cancelled_error", "current_task"]
 
 # asyncio.current_task(loop), asked twice per message: a builtin from 3.12 on,
 # before that a Python function reading this dict, read here directly.
@@ -41,6 +44,14 @@ if sys.version_info >= (3, 12):
     current_task = asyncio.current_task
 else:
     current_task = asyncio.tasks._current_tasks.get  # type: ignore[attr-defined]
+
+
+BLOCKING = property(bool, cast("Callable[[object, object], None]", operator.is_))
+"""An ``_asyncio_future_blocking`` that is always true: for what is yielded only to wait.
+
+A task reads it once per wait and clears it.  The builtin getter (``bool``
+of the object, which is true) and setter (``operator.is_``, which changes
+nothing) keep both free of Python frames."""
 
 
 def _call(callback: Callable[[Wakeup], object], wakeup: Wakeup) -> None:
@@ -54,27 +65,19 @@ def cancelled_error(message: object) -> asyncio.CancelledError:
     return asyncio.CancelledError() if message is None else asyncio.CancelledError(message)
 
 
-class Cancelled:
-    """The :attr:`Wakeup.outcome` of a ``cancel(msg)``: raise ``CancelledError(msg)``."""
-
-    __slots__ = ("message",)
-
-    def __init__(self, message: object) -> None:
-        self.message = message
-
-
 class Wakeup:
     """A future-shaped object one task at a time waits on (see the module)."""
 
-    __slots__ = ("_asyncio_future_blocking", "_callback", "_context", "_loop", "outcome")
+    __slots__ = ("_callback", "_context", "_loop", "outcome")
+
+    _asyncio_future_blocking = BLOCKING  # a recv yields it only to wait
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop  # read by asyncio's task: it must be the task's loop
-        self._asyncio_future_blocking = False  # set before each yield, cleared by the task
         self._callback: Callable[[Wakeup], object] | None = None
         self._context: Context | None = None
-        self.outcome: object = None
-        """Why the waiter was woken: ``None`` (look again) or what the waker said."""
+        self.outcome: BaseException | None = None
+        """What the waiter was woken with: ``None`` (look again) or the error to raise."""
 
     # A type is not a descriptor, so wakeup.result() calls NoneType(): None,
     # with no Python frame per wake.
@@ -100,7 +103,7 @@ class Wakeup:
         self._callback = None
         self._context = None
 
-    def wake(self, outcome: object = None) -> None:
+    def wake(self, outcome: BaseException | None = None) -> None:
         """Resume the waiting task, if any, with :attr:`outcome` set to ``outcome``."""
         callback = self._callback
         if callback is None:
@@ -124,10 +127,10 @@ class Wakeup:
         context = self._context
         self._callback = None
         self._context = None
-        self.outcome = Cancelled(msg)
+        self.outcome = cancelled_error(msg)
         self._loop.call_soon(_call, callback, self, context=context)
         return True
 
     def cancelled(self) -> bool:
         """Like a future's; the cancellation is told through :attr:`outcome`."""
-        return isinstance(self.outcome, Cancelled)
+        return isinstance(self.outcome, asyncio.CancelledError)

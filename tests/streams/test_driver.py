@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, TypeVar, cast
 
 import pytest
 
-from reactor.streams import Closed, Socket, connect, serve
+from reactor.streams import Closed, Socket, Timeout, connect, serve
 from reactor.streams.driver import Driver
+from reactor.streams.receiver import WAITING
 from tests.streams.support import run, until
 
 if TYPE_CHECKING:
@@ -224,6 +225,64 @@ def test_served_handlers_keep_their_own_context_across_recv() -> None:
     assert sorted(seen) == [(b"0", True, True), (b"1", True, True)]
 
 
+def test_a_served_sockets_recv_waits_on_its_driver_through_each_wake() -> None:
+    # the driver is the socket's waiter: a timer, a cancel, the handler's own
+    # pending cancel and a hand-off to another task (and back) each wake it
+    got: list[object] = []
+    served: list[Socket] = []
+
+    async def borrower(sock: Socket, owner: asyncio.Task[object]) -> bytes:
+        data = await sock.recv(0, timeout=5)  # on a Wakeup: the driver waits for its task only
+        sock.controlling_process(owner)
+        return data
+
+    async def handler(sock: Socket) -> None:
+        task = asyncio.current_task()
+        assert task is not None and isinstance(task.get_coro(), Driver)
+        served.append(sock)
+        with pytest.raises(Timeout):
+            await sock.recv(0, timeout=0.01)  # the deadline wakes the driver
+        await sock.send(b"timed out")
+        got.append(await sock.recv(5, timeout=5))  # usable after the timeout
+        try:
+            await sock.recv(0)
+        except asyncio.CancelledError as exc:  # Task.cancel("why") reaches the recv
+            got.append(exc.args)
+        await sock.send(b"cancelled")
+        task.cancel("self")  # pending when the recv yields: thrown in at once
+        with pytest.raises(asyncio.CancelledError):
+            await sock.recv(0)
+        helper = asyncio.get_running_loop().create_task(borrower(sock, task))
+        sock.controlling_process(helper)
+        await sock.send(b"lent")
+        got.append(await helper)
+        got.append(await sock.recv(0, timeout=5))  # the driver's task owns it again
+        await sock.send(b"back")
+
+    async def main() -> None:
+        server = serve(handler, 0)
+        client = await connect("127.0.0.1", server.port)
+        assert await client.recv(9, timeout=5) == b"timed out"
+        await client.send(b"hello")
+        [sock] = served
+        await until(lambda: got and sock._flags & WAITING)
+        owner = sock.owner
+        assert owner is not None
+        owner.cancel("why")
+        assert await client.recv(9, timeout=5) == b"cancelled"
+        assert await client.recv(4, timeout=5) == b"lent"
+        await client.send(b"to the helper")
+        await until(lambda: len(got) == 3)
+        await client.send(b"to the owner")
+        assert await client.recv(4, timeout=5) == b"back"
+        client.close()
+        await until(lambda: not server.listener.connections)
+        server.close()
+
+    run(main())
+    assert got == [b"hello", ("why",), b"to the helper", b"to the owner"]
+
+
 def test_asyncio_debug_mode_takes_the_drivers_callbacks() -> None:
     # debug mode refuses coroutines (a Driver is one) as call_soon callbacks
     served: list[tuple[asyncio.Task[object], Socket]] = []
@@ -249,10 +308,10 @@ def test_asyncio_debug_mode_takes_the_drivers_callbacks() -> None:
         client = await connect("127.0.0.1", server.port)
         await until(lambda: served)
         [(task, sock)] = served
-        await until(lambda: sock._waiting)
+        await until(lambda: sock._flags & WAITING)
         task.cancel()
         assert await client.recv(0, timeout=5) == b"cancelled"
-        await until(lambda: sock._waiting)
+        await until(lambda: sock._flags & WAITING)
         sock.close()
         assert (await task) == "done"
         client.close()
