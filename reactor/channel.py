@@ -93,20 +93,16 @@ class Channel:
         "_events",
         "_exc",
         "_fd",
-        "_high",
-        "_idle_timeout",
         "_local",
         "_loop",
-        "_low",
+        "_options",
         "_owner",
         "_protocol",
-        "_read_size",
         "_reading",
         "_sock",
         "_state",
         "_wbuf",
         "_write_progress",
-        "_write_timeout",
         "_write_timer",
         "_writing_paused",
         "_wsize",
@@ -154,7 +150,6 @@ class Channel:
         self.bytes_in = 0
         self.bytes_out = 0
         self._owner = owner
-        self._read_size = options.read_size
         self._state = State.OPEN
         self._exc: Exception | None = None
         # Allocated when output first has to wait and dropped once it drains:
@@ -163,9 +158,10 @@ class Channel:
         self._wsize = 0
         self._writing_paused = False
         # ConnectionOptions checked the values, once for all the connections
-        # of a listener or connector: none of that work per accept.
-        self._high = options.high_water
-        self._low = options.high_water // 4 if options.low_water is None else options.low_water
+        # of a listener or connector: none of that work per accept, and one
+        # slot for its read size, water marks and timeouts (a setter gives
+        # the connection a copy of its own).
+        self._options = options
         self._reading = True
         self._eof_received = False
         self._eof_pending = False
@@ -174,9 +170,7 @@ class Channel:
         # None: bytes go straight to the handler; else gen_tcp's delivery.
         self._delivery: Delivery | None = None
         self._write_progress = 0.0
-        self._write_timeout = options.write_timeout
         self._write_timer: TimerHandle | None = None
-        self._idle_timeout = options.idle_timeout
         self.idle_due: float | None = None  # owned by loop.deadlines
         self._protocol: Handler = handler
         self._events = EVENT_READ
@@ -231,7 +225,7 @@ class Channel:
         if not self._events & EVENT_READ:  # paused or closed earlier this turn
             return
         try:
-            data = self._sock.recv(self._read_size)
+            data = self._sock.recv(self._options.read_size)
         except _TRY_AGAIN:
             return
         if data:

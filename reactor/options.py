@@ -161,3 +161,8 @@ class ConnectionOptions:
         )
         set_(self, "high_water", high)
         set_(self, "low_water", low)
+
+    @property
+    def low(self) -> int:
+        """The low-water mark as checked: ``low_water``, filled in when it was ``None``."""
+        return self.low_water if self.low_water is not None else self.high_water // 4

@@ -32,6 +32,7 @@ connection keeps reading.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import socket
 from typing import TYPE_CHECKING
@@ -325,7 +326,7 @@ class Connection(Writer):
         :exc:`ValueError`.
         """
         seconds = check_timeout("idle_timeout", seconds)
-        self._idle_timeout = seconds
+        self._options = dataclasses.replace(self._options, idle_timeout=seconds)
         deadlines = self._loop.deadlines
         deadlines.forget(self)
         if seconds is not None and self._state is not State.CLOSED:
@@ -333,7 +334,7 @@ class Connection(Writer):
 
     def on_idle(self) -> None:
         """The idle deadline passed (called by the reactor's deadline queue)."""
-        timeout = self._idle_timeout
+        timeout = self._options.idle_timeout
         if timeout is None or self._state is State.CLOSED:
             return
         now = self._loop.time()

@@ -17,6 +17,7 @@ timer, when it fires, re-arms itself from that stamp if the queue moved.
 from __future__ import annotations
 
 import collections
+import dataclasses
 import itertools
 import logging
 import socket
@@ -60,7 +61,7 @@ class Writer(Channel):
 
     def get_write_buffer_limits(self) -> tuple[int, int]:
         """``(low, high)`` water marks."""
-        return (self._low, self._high)
+        return (self._options.low, self._options.high_water)
 
     def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
         """Set the water marks; ``low`` defaults to a quarter of ``high``.
@@ -71,8 +72,7 @@ class Writer(Channel):
         high, low = check_water_marks(
             high, low, default_high=DEFAULT_HIGH_WATER, names=("high", "low")
         )
-        self._high = high
-        self._low = low
+        self._options = dataclasses.replace(self._options, high_water=high, low_water=low)
         self._check_high_water()
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
@@ -126,14 +126,15 @@ class Writer(Channel):
         if was_empty:
             self._write_progress = self._loop.now
             self._update_events()
-            if self._write_timeout is not None and self._write_timer is None:
+            timeout = self._options.write_timeout
+            if timeout is not None and self._write_timer is None:
                 self._write_timer = self._loop.call_at(
-                    self._write_progress + self._write_timeout, self._write_check
+                    self._write_progress + timeout, self._write_check
                 )
         self._check_high_water()
 
     def _check_high_water(self) -> None:
-        if self._wsize > self._high and not self._writing_paused:
+        if self._wsize > self._options.high_water and not self._writing_paused:
             self._writing_paused = True
             protocol = self._protocol
             try:
@@ -166,7 +167,7 @@ class Writer(Channel):
             else:
                 buf[0] = memoryview(chunk)[sent:]
                 break
-        if self._writing_paused and self._wsize <= self._low:
+        if self._writing_paused and self._wsize <= self._options.low:
             self._writing_paused = False
             protocol = self._protocol
             try:
@@ -188,7 +189,7 @@ class Writer(Channel):
 
     def _write_check(self) -> None:
         self._write_timer = None
-        timeout = self._write_timeout
+        timeout = self._options.write_timeout
         if timeout is None or not self._wbuf or self._state is State.CLOSED:
             return
         due = self._write_progress + timeout
@@ -228,7 +229,7 @@ class Writer(Channel):
         :exc:`ValueError`.
         """
         seconds = check_timeout("write_timeout", seconds)
-        self._write_timeout = seconds
+        self._options = dataclasses.replace(self._options, write_timeout=seconds)
         if seconds is not None and self._wbuf and self._write_timer is None:
             self._write_timer = self._loop.call_at(
                 self._write_progress + seconds, self._write_check
