@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from reactor.protocol import ActiveMode, Transport
     from reactor.streams.driver import Driver
 
-__all__ = ["DEFAULT_READ_BUFFER", "Receiver"]
+__all__ = ["DEFAULT_READ_BUFFER", "Receiver", "Setup"]
 
 log = logging.getLogger("reactor.streams")
 
@@ -61,6 +61,77 @@ DRAINING = 32  # a graceful drain asked to close once what was received is taken
 NOTICE = 64  # TcpClosed (and TcpError) queued
 NOTIFY_PASSIVE = 128  # active=N: say TcpPassive when the budget runs out
 EXIT_ON_CLOSE = 256  # close on the peer's EOF (gen_tcp's exit_on_close)
+WRITE_PAUSED = 512  # between the transport's pause_writing and resume_writing
+
+
+def _check_active(mode: ActiveMode) -> None:
+    if isinstance(mode, bool) or mode == "once":
+        return
+    if not isinstance(mode, int):
+        raise ValueError(f"active must be True, False, 'once' or an int, not {mode!r}")
+    if not -32768 <= mode <= 32767:
+        raise ValueError(f"active must be in -32768..32767, not {mode}")
+
+
+class Setup:
+    """What sockets start with: their ``setopts`` options and ``on_made``.
+
+    One is shared by every socket of a listen or serve, so an idle socket
+    keeps one pointer, not five options of its own.  A socket's ``setopts``
+    of ``packet``, ``max_size`` or ``read_buffer`` gives it a copy.  Bad
+    values raise :exc:`ValueError` here, once, not per accept.
+    """
+
+    __slots__ = ("active", "encoder", "exit_on_close", "limit", "max_size", "on_made", "packet")
+
+    def __init__(
+        self,
+        *,
+        packet: PacketType = 0,
+        max_size: int = 1 << 20,
+        active: ActiveMode = False,
+        exit_on_close: bool = True,
+        read_buffer: int = DEFAULT_READ_BUFFER,
+        on_made: Callable[[Receiver], object] | None = None,
+    ) -> None:
+        if max_size < 1:
+            raise ValueError(f"max_size must be at least 1, got {max_size}")
+        if read_buffer < 1:
+            raise ValueError(f"read_buffer must be at least 1, got {read_buffer}")
+        _check_active(active)
+        kind = parse_packet(packet)
+        self.packet: int | str = kind
+        """gen_tcp's ``packet``: 0 (raw), 1, 2, 4 or ``"line"``."""
+        self.max_size = max_size
+        """gen_tcp's ``packet_size``: the longest message."""
+        self.limit = read_buffer
+        """``read_buffer``: unread bytes past which reading pauses."""
+        self.encoder: Framer | None = None if kind == 0 else make_framer(kind, max_size)
+        """What frames a ``send`` (``None`` for a raw stream)."""
+        self.active = active
+        """The active mode a socket starts in."""
+        self.exit_on_close = exit_on_close
+        """Whether a socket starts closing on the peer's EOF."""
+        self.on_made = on_made
+        """Called with each socket once its connection is up: at once for TCP,
+        after the handshake under TLS (a listen socket hands it out then)."""
+
+    def replace(
+        self,
+        *,
+        packet: PacketType | None = None,
+        max_size: int | None = None,
+        read_buffer: int | None = None,
+    ) -> Setup:
+        """A copy with the options given changed (checked as ``Setup()`` checks them)."""
+        return Setup(
+            packet=self.packet if packet is None else packet,
+            max_size=self.max_size if max_size is None else max_size,
+            active=self.active,
+            exit_on_close=self.exit_on_close,
+            read_buffer=self.limit if read_buffer is None else read_buffer,
+            on_made=self.on_made,
+        )
 
 
 class Receiver:
@@ -69,57 +140,39 @@ class Receiver:
     __slots__ = (
         "_active",
         "_buf",
-        "_encoder",
         "_error",
         "_flags",
-        "_limit",
         "_loop",
         "_mailbox",
-        "_max_size",
         "_off",
         "_owner",
-        "_packet",
         "_queued",
         "_scanned",
         "_senders",
+        "_setup",
         "_transport",
         "_wakeup",
-        "on_made",
     )
 
-    def __init__(
-        self,
-        loop: asyncio.AbstractEventLoop,
-        *,
-        packet: PacketType = 0,
-        max_size: int = 1 << 20,
-        active: ActiveMode = False,
-        exit_on_close: bool = True,
-        read_buffer: int = DEFAULT_READ_BUFFER,
-    ) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, setup: Setup) -> None:
         self._loop = loop
+        self._setup = setup  # shared with the other sockets of its listener until setopts
         self._transport: Transport | None = None
-        self.on_made: Callable[[Receiver], object] | None = None
-        """Called once with this socket when its connection is up: at once for
-        TCP, after the handshake under TLS (a listen socket hands it out then)."""
         self._owner: asyncio.Task[object] | None = None
         self._buf: bytes | bytearray = _EMPTY
         self._off = 0
         self._scanned = 0
-        self._packet: int | str = 0
-        self._max_size = max_size
-        self._encoder: Framer | None = None
         self._active = 0  # -1: active true; 0: passive; N: N more messages
-        self._flags = EXIT_ON_CLOSE if exit_on_close else 0  # the state bits below
+        self._flags = EXIT_ON_CLOSE if setup.exit_on_close else 0  # the state bits above
         self._mailbox: Mailbox | None = None
         self._queued = 0  # bytes of data messages in the mailbox
-        self._limit = read_buffer
         # What a waiting recv's task is suspended on: the Driver of the task
         # serve() runs, or else a Wakeup (this one, until then).
         self._wakeup: Wakeup | Driver = Wakeup(loop)
         self._senders: list[asyncio.Future[None]] | None = None
         self._error: Exception | None = None  # why it was lost, or a framing error
-        self.setopts(packet=packet, max_size=max_size, active=active)
+        if setup.active is not False:
+            self._set_active(setup.active)
 
     def __repr__(self) -> str:
         peer = self._transport.peer if self._transport is not None else None
@@ -130,7 +183,9 @@ class Receiver:
     def connection_made(self, transport: Transport) -> None:
         """The connection is up."""
         self._transport = transport
-        made, self.on_made = self.on_made, None
+        if transport.writing_paused:  # (a TLS layer pauses before it tells the handler)
+            self._flags |= WRITE_PAUSED
+        made = self._setup.on_made
         if made is not None:
             made(self)
 
@@ -153,7 +208,10 @@ class Receiver:
         elif self._flags & WAITING:
             self._wakeup.wake()
             return  # it takes what it needs; it reads on while it waits
-        if len(self._buf) - self._off + self._queued > self._limit and not self._flags & PAUSED:
+        if (
+            len(self._buf) - self._off + self._queued > self._setup.limit
+            and not self._flags & PAUSED
+        ):
             self._flags |= PAUSED
             if self._transport is not None:
                 self._transport.pause_reading()
@@ -177,9 +235,11 @@ class Receiver:
 
     def pause_writing(self) -> None:
         """Above the write high-water mark: ``send`` now waits for the drain."""
+        self._flags |= WRITE_PAUSED
 
     def resume_writing(self) -> None:
         """Below the low-water mark again: waiting senders go on."""
+        self._flags &= ~WRITE_PAUSED
         senders, self._senders = self._senders, None
         for sender in senders or ():
             if not sender.done():
@@ -213,7 +273,7 @@ class Receiver:
         size = len(buf) - off
         if not size:
             return None
-        if self._packet == 0:
+        if self._setup.packet == 0:
             if length == 0:
                 if off == 0 and type(buf) is bytes:
                     self._buf = _EMPTY
@@ -247,8 +307,8 @@ class Receiver:
 
     def _frame(self, buf: bytes | bytearray, off: int) -> tuple[int, int] | None:
         """The payload of the next whole ``{packet, N | line}`` message, if there is one."""
-        packet = self._packet
-        limit = packet_limit(packet, self._max_size)
+        packet = self._setup.packet
+        limit = packet_limit(packet, self._setup.max_size)
         if packet == "line":
             end = line_frame(buf, off, limit, self._scanned)
             if end < 0:
@@ -258,7 +318,8 @@ class Receiver:
         return length_frame(buf, off, cast("int", packet), limit)
 
     def _taken(self) -> None:
-        if self._flags & PAUSED and len(self._buf) - self._off + self._queued <= self._limit // 2:
+        limit = self._setup.limit
+        if self._flags & PAUSED and len(self._buf) - self._off + self._queued <= limit // 2:
             self._flags &= ~PAUSED
             if self._transport is not None and not self._flags & LOST:
                 self._transport.resume_reading()
@@ -339,28 +400,21 @@ class Receiver:
         ``exit_on_close=False`` keeps the socket open for sending after the
         peer's EOF; ``read_buffer`` is the limit past which reading pauses.
         """
-        if max_size is not None:
-            if max_size < 1:
-                raise ValueError(f"max_size must be at least 1, got {max_size}")
-            self._max_size = max_size
-        if packet is not None or max_size is not None:
-            kind = parse_packet(packet if packet is not None else self._packet)
-            self._packet = kind
-            self._encoder = None if kind == 0 else make_framer(kind, self._max_size)
+        if packet is not None or max_size is not None or read_buffer is not None:
+            self._setup = self._setup.replace(
+                packet=packet, max_size=max_size, read_buffer=read_buffer
+            )
             self._scanned = self._off
         if exit_on_close is not None:
             if exit_on_close:
                 self._flags |= EXIT_ON_CLOSE
             else:
                 self._flags &= ~EXIT_ON_CLOSE
-        if read_buffer is not None:
-            if read_buffer < 1:
-                raise ValueError(f"read_buffer must be at least 1, got {read_buffer}")
-            self._limit = read_buffer
         if active is not None:
             self._set_active(active)
 
     def _set_active(self, mode: ActiveMode) -> None:
+        _check_active(mode)
         self._flags &= ~NOTIFY_PASSIVE
         if mode is True:
             self._active = -1
@@ -368,15 +422,11 @@ class Receiver:
             self._active = 0
         elif mode == "once":
             self._active = 1
-        elif isinstance(mode, int) and not isinstance(mode, bool):
-            if not -32768 <= mode <= 32767:
-                raise ValueError(f"active must be in -32768..32767, not {mode}")
+        else:
             self._active = max(max(self._active, 0) + mode, 0)
             self._flags |= NOTIFY_PASSIVE
             if not self._active:
                 self._mailbox_needed().put(TcpPassive())
-        else:
-            raise ValueError(f"active must be True, False, 'once' or an int, not {mode!r}")
         if self._active and self._transport is not None:
             self._deliver()
 
@@ -390,9 +440,9 @@ class Receiver:
         else:
             active = self._active if self._flags & NOTIFY_PASSIVE else "once"
         return {
-            "packet": self._packet,
-            "max_size": self._max_size,
+            "packet": self._setup.packet,
+            "max_size": self._setup.max_size,
             "active": active,
             "exit_on_close": bool(self._flags & EXIT_ON_CLOSE),
-            "read_buffer": self._limit,
+            "read_buffer": self._setup.limit,
         }

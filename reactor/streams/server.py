@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, cast
 
 from reactor.aio import Loop
 from reactor.streams.errors import Closed, Timeout
+from reactor.streams.receiver import Setup
 from reactor.streams.spawner import Spawner
 from reactor.streams.stream import DEFAULT_READ_BUFFER, Socket
 
@@ -65,9 +66,9 @@ class ListenSocket:
         listener_options: dict[str, object],
         handle: Callable[[Socket], Coroutine[object, object, object]] | None = None,
     ) -> None:
-        Socket(loop, **options)  # a bad option fails here, not per accept
         self._loop = loop
-        self._options = options
+        # what every accepted socket starts with (a bad option fails here, not per accept)
+        self._setup = Setup(**options, on_made=self._give)
         self._handle = handle
         self._ready: collections.deque[Socket] = collections.deque()
         self._waiters: collections.deque[asyncio.Future[Socket | None]] = collections.deque()
@@ -113,9 +114,7 @@ class ListenSocket:
             return None
         if self._spawner is not None:
             return self._spawner(peer)
-        sock = Socket(self._loop, **self._options)
-        sock.on_made = self._give  # once connected (after the TLS handshake, under TLS)
-        return sock
+        return Socket(self._loop, self._setup)  # handed out by _give once connected
 
     def _give(self, sock: Receiver) -> None:
         """To the first task still waiting in accept(), else hold it and stop accepting."""
@@ -336,14 +335,14 @@ async def connect(
     abandons the attempt.
     """
     loop = running_loop()
-    sock = Socket(
-        loop,
+    setup = Setup(
         packet=packet,
         max_size=max_size,
         active=active,
         exit_on_close=exit_on_close,
         read_buffer=read_buffer,
     )
+    sock = Socket(loop, setup)
     done: asyncio.Future[None] = loop.create_future()
     if ssl is not None:
         connect_options["ssl"] = ssl

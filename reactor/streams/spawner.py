@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, cast
 
 from reactor.streams.driver import Driver
 from reactor.streams.errors import StreamError
+from reactor.streams.receiver import Setup
 from reactor.streams.stream import Socket
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ class Spawner:
     its own: at 10k connections one costs 30 bytes each.)
     """
 
-    __slots__ = ("_context", "_done", "_name", "handle", "loop", "options")
+    __slots__ = ("_context", "_done", "_name", "_setup", "handle", "loop", "options")
 
     def __init__(
         self,
@@ -68,7 +69,6 @@ class Spawner:
         handle: Callable[[Socket], Coroutine[object, object, object]],
         options: SocketOptions,
     ) -> None:
-        Socket(loop, **options)  # a bad option fails here, not per accept
         self.loop = loop
         self.handle = handle
         self.options = options
@@ -78,12 +78,12 @@ class Spawner:
         # Each task is named after the handler, one string for all of them
         # (asyncio's default makes a "Task-N" string per task before 3.12).
         self._name = getattr(handle, "__qualname__", None) or repr(handle)
+        # what every socket starts with (a bad option fails here, not per accept)
+        self._setup = Setup(**options, on_made=self._start)
 
     def __call__(self, peer: PeerKey) -> Socket:
         """A socket for ``peer`` and the task that serves it."""
-        sock = Socket(self.loop, **self.options)
-        sock.on_made = self._start  # once connected (after the TLS handshake, under TLS)
-        return sock
+        return Socket(self.loop, self._setup)  # its task starts once it is connected
 
     def _start(self, sock: Receiver) -> None:
         assert isinstance(sock, Socket)

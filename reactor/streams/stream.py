@@ -28,6 +28,7 @@ from reactor.streams.receiver import (
     LOST,
     PAUSED,
     WAITING,
+    WRITE_PAUSED,
     Receiver,
 )
 from reactor.streams.wakeup import Wakeup, current_task
@@ -196,7 +197,7 @@ class Socket(Receiver):
                 if (
                     type(message) is bytes
                     and message
-                    and not (self._off or length or self._packet or self._flags & _HELD)
+                    and not (self._off or length or self._setup.packet or self._flags & _HELD)
                 ):
                     # _take's recv(0) of a raw stream, inline on the hot path:
                     # the read's own bytes, nothing paused or draining to tell
@@ -272,9 +273,9 @@ class Socket(Receiver):
         transport = self._transport
         if transport is None or self._flags & _GONE or transport.is_closing():
             raise Closed("the socket is closed")
-        encoder = self._encoder
+        encoder = self._setup.encoder
         transport.write(data if encoder is None else encoder.encode(bytes(data)))
-        if transport.writing_paused:
+        if self._flags & WRITE_PAUSED:  # told by pause_writing, not asked per message
             return self._drained()
         return _SENT
 
