@@ -3,11 +3,12 @@
 Theory of operation.  :class:`Socket` adds the task side to its
 :class:`~reactor.streams.receiver.Receiver` base (the buffer, framing and
 active modes, told there).  A waiting ``recv`` suspends its task on the
-socket's :class:`~reactor.streams.wakeup.Wakeup`, which carries no data:
-it only says "look again" (or why to stop: a deadline, a cancel), and the
-bytes are taken by the ``recv`` itself when it resumes, in the step that
-returns them.  So a ``recv`` that times out or is cancelled consumes
-nothing.  ``send`` writes at once and awaits only while the write buffer is
+socket's waiter: a :class:`~reactor.streams.wakeup.Wakeup`, or the
+:class:`~reactor.streams.driver.Driver` of the task ``serve()`` runs for
+it.  The waiter carries no data: it only says "look again" (or why to
+stop: a deadline, a cancel), and the bytes are taken by the ``recv``
+itself when it resumes, in the step that returns them.  So a ``recv`` that
+times out or is cancelled consumes nothing.  ``send`` writes at once and awaits only while the write buffer is
 above its high-water mark (``pause_writing`` until ``resume_writing``).
 """
 
@@ -168,8 +169,7 @@ class Socket(Receiver):
         the socket usable; :class:`~reactor.streams.Closed` once the peer
         closed and everything buffered was returned.  (A generator-based
         coroutine, as asyncio's own ``sleep(0)``: it yields the socket's
-        :class:`~reactor.streams.wakeup.Wakeup` to the task itself, with no
-        ``__await__`` call between.)
+        waiter to the task itself, with no ``__await__`` call between.)
         """
         if (
             current_task(self._loop) is not self._owner
