@@ -8,8 +8,9 @@ socket's waiter: a :class:`~reactor.streams.wakeup.Wakeup`, or the
 it.  The waiter carries no data: it only says "look again" (or why to
 stop: a deadline, a cancel), and the bytes are taken by the ``recv``
 itself when it resumes, in the step that returns them.  So a ``recv`` that
-times out or is cancelled consumes nothing.  ``send`` writes at once and awaits only while the write buffer is
-above its high-water mark (``pause_writing`` until ``resume_writing``).
+times out or is cancelled consumes nothing.  ``send`` writes at once and
+awaits only while the write buffer is above its high-water mark
+(``pause_writing`` until ``resume_writing``).
 """
 
 from __future__ import annotations
