@@ -68,7 +68,8 @@ class ListenSocket:
     ) -> None:
         self._loop = loop
         # what every accepted socket starts with (a bad option fails here, not per accept)
-        self._setup = Setup(**options, on_made=self._give)
+        # (a served listener's spawner makes its own, with its on_made)
+        self._setup = Setup(**options, on_made=self._give) if handle is None else None
         self._handle = handle
         self._ready: collections.deque[Socket] = collections.deque()
         self._waiters: collections.deque[asyncio.Future[Socket | None]] = collections.deque()
@@ -114,6 +115,7 @@ class ListenSocket:
             return None
         if self._spawner is not None:
             return self._spawner(peer)
+        assert self._setup is not None  # made for a listener without a spawner
         return Socket(self._loop, self._setup)  # handed out by _give once connected
 
     def _give(self, sock: Receiver) -> None:

@@ -141,8 +141,8 @@ class Socket(Receiver):
         self._owner = task
         if driver is not None:
             self._wakeup = driver
-        elif isinstance(self._wakeup, Driver):
-            self._wakeup = Wakeup(self._loop)
+        elif isinstance(self._wakeup, Driver) and self._wakeup.task is not task:
+            self._wakeup = Wakeup(self._loop)  # a driver waits for its own task only
 
     def controlling_process(self, task: asyncio.Task[object]) -> None:
         """Hand the socket to ``task`` (``gen_tcp:controlling_process/2``).
@@ -154,9 +154,7 @@ class Socket(Receiver):
         self._check_owner()
         if not isinstance(task, asyncio.Task):
             raise TypeError(f"controlling_process() needs an asyncio.Task, not {task!r}")
-        self._owner = task
-        if isinstance(self._wakeup, Driver) and self._wakeup.task is not task:
-            self._wakeup = Wakeup(self._loop)  # a driver waits for its own task only
+        self.set_owner(task)
 
     @types.coroutine
     def recv(
